@@ -1,0 +1,154 @@
+package eventsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Adapter carries encoded messages between replicas over one broker key. The
+// Sync owns retrying, batching, ordering of intake and statistics; an adapter
+// only moves bytes, reconnects and resubscribes.
+type Adapter interface {
+	// Subscribe delivers every message published under the adapter's key, by any
+	// replica including this one, in publish order per publisher. It returns once
+	// the subscription is live; deliver is called from one goroutine, and not
+	// after Close returns. deliver owns msg.
+	Subscribe(ctx context.Context, deliver func(msg []byte)) error
+	// Publish sends one batch, in order, and returns an error if any of it was
+	// not sent (the Sync then retries the whole batch). It must not modify msgs.
+	// After Close it returns an error wrapping ErrClosed.
+	Publish(ctx context.Context, msgs ...[]byte) error
+	// Close flushes what was published, waits for the broker's acknowledgement
+	// where it has one, and releases what the adapter opened.
+	Close(ctx context.Context) error
+}
+
+// AdapterState is what an adapter knows about its connection.
+type AdapterState struct {
+	Connected  bool   // the subscription is live now
+	Reconnects uint64 // how often the connection was re-established
+}
+
+// StateReporter is implemented by adapters that track their connection; the
+// Sync copies it into Stats and Health.
+type StateReporter interface {
+	State() AdapterState
+}
+
+// LoggerSetter is implemented by adapters that log; Configure passes them
+// Options.Logger before Subscribe.
+type LoggerSetter interface {
+	SetLogger(*slog.Logger)
+}
+
+// Opener creates an adapter for a parsed URI and a key. It should not block
+// on the network: adapters dial in Subscribe (or lazily), so that Configure
+// returns at once and a failing broker shows up in Sync.Err.
+type Opener func(ctx context.Context, u *url.URL, key string) (Adapter, error)
+
+var registry = struct {
+	sync.RWMutex
+	openers map[string]Opener
+}{openers: make(map[string]Opener)}
+
+// Register makes an adapter available under a URI scheme. Adapters call it
+// from init, so that importing them is enough. Schemes are case-insensitive;
+// registering one twice panics.
+func Register(scheme string, open Opener) {
+	scheme = strings.ToLower(scheme)
+	registry.Lock()
+	defer registry.Unlock()
+	if _, dup := registry.openers[scheme]; dup {
+		panic(fmt.Sprintf("eventsync: adapter scheme %q registered twice", scheme))
+	}
+	registry.openers[scheme] = open
+}
+
+// Schemes returns the registered URI schemes, sorted.
+func Schemes() []string {
+	registry.RLock()
+	defer registry.RUnlock()
+	out := make([]string, 0, len(registry.openers))
+	for s := range registry.openers {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Open creates an adapter from a URI with the opener registered for its
+// scheme. Errors never contain the URI's password.
+func Open(ctx context.Context, uri, key string) (Adapter, error) {
+	u, err := parseURI(uri)
+	if err != nil {
+		return nil, err
+	}
+	return openURL(ctx, u, key)
+}
+
+func openURL(ctx context.Context, u *url.URL, key string) (Adapter, error) {
+	scheme := strings.ToLower(u.Scheme)
+	registry.RLock()
+	open := registry.openers[scheme]
+	registry.RUnlock()
+	if open == nil {
+		return nil, fmt.Errorf("%w %q in %s (registered: %s; import the adapter package, or github.com/eventsync/eventsync/adapters/all)",
+			ErrUnknownScheme, scheme, u.Redacted(), strings.Join(Schemes(), ", "))
+	}
+	a, err := open(ctx, u, key)
+	if err != nil {
+		return nil, fmt.Errorf("eventsync: open %s: %w", u.Redacted(), err)
+	}
+	return a, nil
+}
+
+// parseURI parses uri without ever echoing it: url.Parse's errors quote the
+// whole input, password included.
+func parseURI(uri string) (*url.URL, error) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("eventsync: invalid URI: %w", err)
+	}
+	if u.Scheme == "" {
+		return nil, fmt.Errorf("eventsync: invalid URI %s: no scheme", u.Redacted())
+	}
+	return u, nil
+}
+
+// RedactURI returns uri with any password replaced by "xxxxx", for logs.
+func RedactURI(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "<invalid URI>"
+	}
+	return u.Redacted()
+}
+
+// CheckQuery returns an error naming the first query parameter of u that is
+// not in known. Openers call it so that a typo in a URI is an error, not a
+// silently ignored setting.
+func CheckQuery(u *url.URL, known ...string) error {
+	for k := range u.Query() {
+		found := false
+		for _, kn := range known {
+			if k == kn {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("unknown URI parameter %q (known: %s)", k, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+// Package memsync is the in-process adapter: Syncs in one process that share
+// a Bus (or a mem://NAME URI) and a key see each other's events. It is
+// lossless and ordered, which makes it the adapter for unit tests and for
+// running several replicas of an app in one process.
+//
+// Importing it registers the scheme "mem": mem://NAME selects a bus by name,
+// shared by the whole process (the one piece of global state, as with a
+// database/sql driver registry).
+package memsync
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sync"
+
+	"github.com/eventsync/eventsync"
+)
+
+func init() { eventsync.Register("mem", openURL) }
+
+// QueueSize is how many messages each subscriber buffers before Publish waits.
+const QueueSize = 8192
+
+// Bus is an in-process broker. The zero value is ready to use.
+type Bus struct {
+	mu     sync.Mutex
+	topics map[string]*topic
+}
+
+var named = struct {
+	sync.Mutex
+	buses map[string]*Bus
+}{buses: make(map[string]*Bus)}
+
+// Named returns the process-wide bus of that name, the one mem://NAME uses.
+func Named(name string) *Bus {
+	named.Lock()
+	defer named.Unlock()
+	b := named.buses[name]
+	if b == nil {
+		b = &Bus{}
+		named.buses[name] = b
+	}
+	return b
+}
+
+func openURL(_ context.Context, u *url.URL, key string) (eventsync.Adapter, error) {
+	if err := eventsync.CheckQuery(u); err != nil {
+		return nil, err
+	}
+	name := u.Host + u.Path
+	if u.Opaque != "" {
+		name = u.Opaque
+	}
+	return New(Named(name), key), nil
+}
+
+type topic struct {
+	mu   sync.RWMutex
+	subs map[*subscriber]struct{}
+}
+
+type subscriber struct {
+	ch       chan []byte
+	done     chan struct{} // closed when the subscriber stops
+	finished chan struct{} // closed when its goroutine has returned
+}
+
+func (b *Bus) topic(key string) *topic {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.topics == nil {
+		b.topics = make(map[string]*topic)
+	}
+	t := b.topics[key]
+	if t == nil {
+		t = &topic{subs: make(map[*subscriber]struct{})}
+		b.topics[key] = t
+	}
+	return t
+}
+
+// Adapter is one replica's connection to a Bus under one key.
+type Adapter struct {
+	topic  *topic
+	mu     sync.Mutex
+	sub    *subscriber
+	closed bool
+}
+
+var _ eventsync.Adapter = (*Adapter)(nil)
+
+// New returns an adapter on bus for key.
+func New(bus *Bus, key string) *Adapter { return &Adapter{topic: bus.topic(key)} }
+
+// Subscribe implements eventsync.Adapter. The subscription is live when it returns.
+func (a *Adapter) Subscribe(_ context.Context, deliver func([]byte)) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return fmt.Errorf("memsync: subscribe: %w", eventsync.ErrClosed)
+	}
+	if a.sub != nil {
+		return fmt.Errorf("memsync: subscribe: already subscribed")
+	}
+	s := &subscriber{ch: make(chan []byte, QueueSize), done: make(chan struct{}), finished: make(chan struct{})}
+	a.sub = s
+	a.topic.mu.Lock()
+	a.topic.subs[s] = struct{}{}
+	a.topic.mu.Unlock()
+	go func() {
+		defer close(s.finished)
+		for {
+			select {
+			case msg := <-s.ch:
+				deliver(msg)
+			case <-s.done:
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+// Publish implements eventsync.Adapter. It hands each message to every
+// subscriber, waiting (until ctx ends) while a subscriber's queue is full.
+func (a *Adapter) Publish(ctx context.Context, msgs ...[]byte) error {
+	a.mu.Lock()
+	closed := a.closed
+	a.mu.Unlock()
+	if closed {
+		return fmt.Errorf("memsync: publish: %w", eventsync.ErrClosed)
+	}
+	a.topic.mu.RLock()
+	defer a.topic.mu.RUnlock()
+	for _, msg := range msgs {
+		for s := range a.topic.subs {
+			select {
+			case s.ch <- msg:
+			case <-s.done:
+			case <-ctx.Done():
+				return fmt.Errorf("memsync: publish: %w", ctx.Err())
+			}
+		}
+	}
+	return nil
+}
+
+// Close implements eventsync.Adapter: published messages are already in the
+// subscribers' queues, so it only stops this adapter's subscription.
+func (a *Adapter) Close(context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return nil
+	}
+	a.closed = true
+	if s := a.sub; s != nil {
+		close(s.done)
+		a.topic.mu.Lock()
+		delete(a.topic.subs, s)
+		a.topic.mu.Unlock()
+		<-s.finished
+	}
+	return nil
+}

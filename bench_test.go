@@ -1,0 +1,75 @@
+package eventsync_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/eventsync/eventsync"
+)
+
+// benchRecord is a typical record of about 256 bytes once encoded.
+func benchRecord() Todo { return Todo{ID: 12345, Title: strings.Repeat("t", 200), Done: true} }
+
+// BenchmarkEndToEnd measures one event from a service call on one App,
+// through Sync, the JSON serializer and the mem adapter, to a listener on a
+// second App: the cost that is eventsync's own, with no broker.
+func BenchmarkEndToEnd(b *testing.B) {
+	for _, mode := range []string{"Emit", "Create"} {
+		b.Run(mode, func(b *testing.B) {
+			bus := "bench-" + mode
+			appA, svcA := newAppB(b)
+			appB, svcB := newAppB(b)
+			sa := configureB(b, appA, bus)
+			sb := configureB(b, appB, bus)
+			var n atomic.Int64
+			done := make(chan struct{})
+			target := int64(b.N)
+			svcB.On("created", func(e eventsync.Event) {
+				if _, ok := e.Data.(Todo); ok && n.Add(1) == target {
+					close(done)
+				}
+			})
+			ctx := context.Background()
+			rec := benchRecord()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				var err error
+				if mode == "Emit" {
+					err = svcA.Emit(ctx, "created", rec)
+				} else {
+					_, err = svcA.Create(ctx, rec, nil)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			<-done
+			b.StopTimer()
+			if st := sa.Stats(); st.Dropped != 0 || sb.Stats().InboxDropped != 0 {
+				b.Fatalf("lost events: %+v / %+v", st, sb.Stats())
+			}
+		})
+	}
+}
+
+func newAppB(b *testing.B) (*eventsync.App, *eventsync.Service) {
+	app := eventsync.NewApp()
+	svc, err := eventsync.Use(app, "todos", &TodoService{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return app, svc
+}
+
+func configureB(b *testing.B, app *eventsync.App, bus string) *eventsync.Sync {
+	s, err := eventsync.Configure(app, eventsync.Options{URI: "mem://" + bus, OutboxSize: 1 << 20, InboxSize: 1 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close(context.Background()) })
+	<-s.Ready()
+	return s
+}

@@ -1,0 +1,281 @@
+package eventsync
+
+import (
+	"reflect"
+	"sync/atomic"
+	"time"
+
+	"github.com/eventsync/eventsync/internal/backoff"
+	"github.com/eventsync/eventsync/serializer"
+)
+
+// syncOut is the interceptor: it encodes an event and queues it for the
+// publisher. It never blocks on the broker. It returns true when the event
+// must wait for its round trip instead of reaching local listeners now.
+func (s *Sync) syncOut(ev *Event) (deferred bool) {
+	ev.Origin = s.opts.ReplicaID
+	if !ev.Sync {
+		return false
+	}
+	if f := s.opts.PublishFilter; f != nil && !f(ev.Path, ev.Name) {
+		s.stats.filtered.Add(1)
+		ev.Sync = false
+		return false
+	}
+	msg, err := s.opts.Serializer.Encode(&serializer.Message{
+		Event: ev.Name, Path: ev.Path, Data: ev.Data, Context: s.exportContext(ev.Context), Origin: s.opts.ReplicaID,
+	})
+	if err != nil {
+		s.stats.encodeErrors.Add(1)
+		s.logLimited(kindEncode, "eventsync: event not published: cannot encode", "path", ev.Path, "event", ev.Name, "err", err)
+		ev.Sync = false
+		return false
+	}
+	if len(msg) > s.opts.MaxMessageBytes {
+		s.stats.oversized.Add(1)
+		s.logLimited(kindOversized, "eventsync: event not published: message too large",
+			"path", ev.Path, "event", ev.Name, "bytes", len(msg), "limit", s.opts.MaxMessageBytes)
+		ev.Sync = false
+		return false
+	}
+	s.intake.RLock()
+	defer s.intake.RUnlock()
+	if s.closing {
+		ev.Sync = false
+		return false
+	}
+	s.stats.emitted.Add(1)
+	if s.outbox.Push(msg) {
+		s.stats.dropped.Add(1)
+		s.logLimited(kindDropped, "eventsync: outbox full, event dropped", "policy", s.opts.Overflow, "size", s.opts.OutboxSize)
+		if s.opts.Overflow == DropNewest {
+			ev.Sync = false
+			return false // the event itself was dropped: at least this replica sees it
+		}
+	}
+	return s.opts.RoundTrip
+}
+
+// exportContext keeps what may leave the process: method, path, type, id,
+// event, result, and only the allowlisted params.
+func (s *Sync) exportContext(hc *HookContext) *serializer.Context {
+	if hc == nil {
+		return nil
+	}
+	if f := s.opts.ExportContext; f != nil {
+		return f(hc)
+	}
+	return &serializer.Context{
+		Method: hc.Method, Path: hc.Path, Type: hc.Type, ID: hc.ID, Event: hc.Event,
+		Result: hc.Result, Params: s.allowedParams(hc.Params),
+	}
+}
+
+func (s *Sync) allowedParams(p map[string]any) Params {
+	var out Params
+	for _, k := range s.opts.ExportParams {
+		if v, ok := p[k]; ok {
+			if out == nil {
+				out = make(Params, len(s.opts.ExportParams))
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// publishLoop is the one goroutine that publishes: it takes everything queued
+// (up to MaxBatch) in one Publish call, so batches grow while the broker is
+// busy and a lone event goes out at once. A failed batch is retried with
+// backoff until it is sent or Close gives up.
+func (s *Sync) publishLoop() {
+	defer close(s.pubDone)
+	maxBytes := max(4*s.opts.MaxMessageBytes, 4<<20)
+	var batch [][]byte
+	var bo backoff.Backoff
+	for {
+		batch = s.outbox.Take(batch[:0], s.opts.MaxBatch, maxBytes)
+		if len(batch) == 0 {
+			select {
+			case <-s.outbox.Wake():
+				continue
+			case <-s.draining:
+				if s.outbox.Len() == 0 {
+					return
+				}
+				continue
+			}
+		}
+		for {
+			err := s.adapter.Publish(s.pubCtx, batch...)
+			if err == nil {
+				s.stats.published.Add(uint64(len(batch)))
+				bo.Reset()
+				break
+			}
+			if s.pubCtx.Err() == nil {
+				s.stats.publishFailures.Add(1)
+				s.setErr(&s.pubErr, err)
+				s.logLimited(kindPublish, "eventsync: publish failed, retrying", "events", len(batch), "err", err)
+				err = backoff.Sleep(s.pubCtx, bo.Next())
+			}
+			if err != nil && s.pubCtx.Err() != nil { // Close gave up
+				s.stats.unsent.Add(uint64(len(batch) + s.outbox.Len()))
+				return
+			}
+		}
+		s.setErr(&s.pubErr, nil)
+		clear(batch)
+	}
+}
+
+// subscribeLoop subscribes, retrying with backoff, and closes Ready once the
+// subscription is live. After that the adapter owns reconnects.
+func (s *Sync) subscribeLoop() {
+	defer close(s.subDone)
+	var bo backoff.Backoff
+	for {
+		err := s.adapter.Subscribe(s.runCtx, s.deliver)
+		if err == nil {
+			s.setErr(&s.subErr, nil)
+			close(s.ready)
+			return
+		}
+		if s.runCtx.Err() != nil {
+			return
+		}
+		s.setErr(&s.subErr, err)
+		s.logLimited(kindSubscribe, "eventsync: subscribe failed, retrying", "type", s.typ, "err", err)
+		if backoff.Sleep(s.runCtx, bo.Next()) != nil {
+			return
+		}
+	}
+}
+
+// deliver is the adapter's callback. It never blocks the adapter's read
+// loop: a full inbox drops the message and counts it.
+func (s *Sync) deliver(msg []byte) {
+	s.stats.received.Add(1)
+	select {
+	case s.inbox <- msg:
+	default:
+		s.stats.inboxDropped.Add(1)
+		s.logLimited(kindInbox, "eventsync: inbox full, received message dropped", "size", s.opts.InboxSize)
+	}
+}
+
+func (s *Sync) dispatchLoop() {
+	defer close(s.dispatchDone)
+	for {
+		select {
+		case msg := <-s.inbox:
+			s.syncIn(msg)
+		case <-s.stopDispatch:
+			for { // the adapter is closed: dispatch what it delivered, then stop
+				select {
+				case msg := <-s.inbox:
+					s.syncIn(msg)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// syncIn decodes one message and dispatches it to local listeners. Bad input
+// is counted and logged (at most once a second per kind), never fatal.
+func (s *Sync) syncIn(msg []byte) {
+	if len(msg) > s.opts.MaxMessageBytes {
+		s.stats.oversized.Add(1)
+		s.logLimited(kindOversized, "eventsync: received message too large", "bytes", len(msg), "limit", s.opts.MaxMessageBytes)
+		return
+	}
+	var env serializer.Envelope
+	if err := s.opts.Serializer.Decode(msg, &env); err != nil {
+		s.stats.malformed.Add(1)
+		s.logLimited(kindMalformed, "eventsync: malformed message", "err", err, "bytes", len(msg))
+		return
+	}
+	own := env.Origin == s.opts.ReplicaID
+	if own && !s.opts.RoundTrip {
+		s.stats.echoes.Add(1)
+		return
+	}
+	if f := s.opts.AcceptFilter; f != nil && !f(env.Path, env.Event) {
+		s.stats.filtered.Add(1)
+		return
+	}
+	t, err := s.em.DataType(env.Path, env.Event)
+	if err != nil {
+		s.stats.unknownPath.Add(1)
+		s.logLimited(kindUnknown, "eventsync: message for unknown path or event", "path", env.Path, "event", env.Event, "err", err)
+		return
+	}
+	data, err := s.decodeData(env.Data, t)
+	if err != nil {
+		s.stats.malformed.Add(1)
+		s.logLimited(kindMalformed, "eventsync: data does not fit the record type", "path", env.Path, "event", env.Event, "type", t, "err", err)
+		return
+	}
+	ev := Event{Name: env.Event, Path: env.Path, Data: data, Sync: true, Origin: env.Origin, Remote: !own}
+	if c := env.Context; c != nil {
+		ev.Context = &HookContext{
+			Path: env.Path, Method: c.Method, Type: c.Type, ID: c.ID, Event: env.Event,
+			Params: s.allowedParams(c.Params), Result: data, Sync: true,
+		}
+		if ev.Context.Params == nil {
+			ev.Context.Params = Params{}
+		}
+	}
+	if err := s.em.Dispatch(ev); err != nil {
+		s.stats.unknownPath.Add(1)
+		s.logLimited(kindUnknown, "eventsync: cannot dispatch", "path", env.Path, "event", env.Event, "err", err)
+		return
+	}
+	s.stats.dispatched.Add(1)
+}
+
+func (s *Sync) decodeData(raw []byte, t reflect.Type) (any, error) {
+	if t == nil {
+		var v any
+		if raw == nil {
+			return nil, nil
+		}
+		err := s.opts.Serializer.DecodeData(raw, &v)
+		return v, err
+	}
+	p := reflect.New(t)
+	if raw != nil {
+		if err := s.opts.Serializer.DecodeData(raw, p.Interface()); err != nil {
+			return nil, err
+		}
+	}
+	return p.Elem().Interface(), nil
+}
+
+// Kinds of log lines that are rate limited.
+const (
+	kindMalformed = iota
+	kindUnknown
+	kindEncode
+	kindOversized
+	kindDropped
+	kindPublish
+	kindSubscribe
+	kindInbox
+	numKinds
+)
+
+// logLimiter lets one line per kind through each second, so that a flood of
+// bad input cannot flood the log; the counters in Stats keep the full tally.
+type logLimiter struct{ last [numKinds]atomic.Int64 }
+
+func (s *Sync) logLimited(kind int, msg string, args ...any) {
+	now := time.Now().UnixNano()
+	last := s.limiter.last[kind].Load()
+	if now-last < int64(time.Second) || !s.limiter.last[kind].CompareAndSwap(last, now) {
+		return
+	}
+	s.log.Warn(msg, args...)
+}

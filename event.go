@@ -1,0 +1,106 @@
+package eventsync
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+)
+
+// Standard service event names, emitted after a successful call.
+const (
+	EventCreated = "created"
+	EventUpdated = "updated"
+	EventPatched = "patched"
+	EventRemoved = "removed"
+)
+
+// StandardEvents are the events every service emits, in Feathers' order.
+var standardEvents = [...]string{EventCreated, EventUpdated, EventPatched, EventRemoved}
+
+func isStandardEvent(name string) bool {
+	for _, e := range standardEvents {
+		if e == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Event is one service event as listeners see it.
+type Event struct {
+	Name string // "created", "updated", "patched", "removed" or a custom event
+	Path string // the service's path
+	// Data is the event's data: the call's result for standard events. It has
+	// the same Go type on every replica: the service's record type for standard
+	// events, the declared type for custom ones.
+	Data any
+	// Context is the call's hook context; nil for custom events. On synced events
+	// it carries App and Service of this replica and what the origin exported.
+	Context *HookContext
+	// Sync reports whether the event is (or was) published to other replicas.
+	Sync bool
+	// Origin is the ID of the replica that emitted the event; empty when no Sync
+	// is configured or when a feathers-sync (Node) replica sent it.
+	Origin string
+	// Remote is true when the event came from another replica through the broker.
+	Remote bool
+}
+
+// Listener receives events. Listeners run synchronously on the emitting
+// goroutine (for local events) or on the Sync's dispatch goroutine (for synced
+// ones), so a slow listener delays the ones after it: hand long work off.
+type Listener func(Event)
+
+// listeners is a copy-on-write set of listeners per event name.
+type listeners struct {
+	mu     sync.RWMutex
+	byName map[string][]*listenerEntry
+}
+
+type listenerEntry struct{ fn Listener }
+
+func (l *listeners) on(name string, fn Listener) (off func()) {
+	e := &listenerEntry{fn: fn}
+	l.mu.Lock()
+	if l.byName == nil {
+		l.byName = make(map[string][]*listenerEntry)
+	}
+	old := l.byName[name]
+	l.byName[name] = append(old[:len(old):len(old)], e)
+	l.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			cur := l.byName[name]
+			next := make([]*listenerEntry, 0, len(cur))
+			for _, c := range cur {
+				if c != e {
+					next = append(next, c)
+				}
+			}
+			l.byName[name] = next
+		})
+	}
+}
+
+// emit calls every listener of ev.Name, recovering and logging panics so that
+// one bad listener breaks neither the caller nor the other listeners.
+func (l *listeners) emit(log *slog.Logger, ev Event) {
+	l.mu.RLock()
+	list := l.byName[ev.Name]
+	l.mu.RUnlock()
+	for _, e := range list {
+		callListener(log, e.fn, ev)
+	}
+}
+
+func callListener(log *slog.Logger, fn Listener, ev Event) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("eventsync: listener panicked", "path", ev.Path, "event", ev.Name, "panic", fmt.Sprint(r))
+		}
+	}()
+	fn(ev)
+}

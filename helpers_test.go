@@ -1,0 +1,227 @@
+package eventsync_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/adapters/memsync"
+)
+
+// Todo is the record type of the test service.
+type Todo struct {
+	ID    int    `json:"id"`
+	Title string `json:"title"`
+	Done  bool   `json:"done"`
+}
+
+// TodoService is a small in-memory service implementing every method.
+type TodoService struct {
+	mu    sync.Mutex
+	next  int
+	items map[int]Todo
+}
+
+func (s *TodoService) Find(ctx context.Context, p eventsync.Params) ([]Todo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Todo, 0, len(s.items))
+	for _, t := range s.items {
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func (s *TodoService) Get(ctx context.Context, id int, p eventsync.Params) (Todo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.items[id]
+	if !ok {
+		return Todo{}, fmt.Errorf("todo %d not found", id)
+	}
+	return t, nil
+}
+
+func (s *TodoService) Create(ctx context.Context, t Todo, p eventsync.Params) (Todo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.items == nil {
+		s.items = make(map[int]Todo)
+	}
+	s.next++
+	t.ID = s.next
+	s.items[t.ID] = t
+	return t, nil
+}
+
+func (s *TodoService) Update(ctx context.Context, id int, t Todo, p eventsync.Params) (Todo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t.ID = id
+	s.items[id] = t
+	return t, nil
+}
+
+func (s *TodoService) Patch(ctx context.Context, id int, patch map[string]any, p eventsync.Params) (Todo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.items[id]
+	if title, ok := patch["title"].(string); ok {
+		t.Title = title
+	}
+	if done, ok := patch["done"].(bool); ok {
+		t.Done = done
+	}
+	s.items[id] = t
+	return t, nil
+}
+
+func (s *TodoService) Remove(ctx context.Context, id int, p eventsync.Params) (Todo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.items[id]
+	if !ok {
+		return Todo{}, fmt.Errorf("todo %d not found", id)
+	}
+	delete(s.items, id)
+	return t, nil
+}
+
+// Progress is the data type of the custom "progress" event.
+type Progress struct {
+	Percent int `json:"percent"`
+}
+
+// replica is one app with a Sync on a mem bus.
+type replica struct {
+	app  *eventsync.App
+	svc  *eventsync.Service
+	sync *eventsync.Sync
+	got  *recorder
+}
+
+func newApp(t *testing.T) (*eventsync.App, *eventsync.Service) {
+	t.Helper()
+	app := eventsync.NewApp()
+	svc, err := eventsync.Use(app, "todos", &TodoService{}, eventsync.CustomEvent[Progress]("progress"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app, svc
+}
+
+func newReplica(t *testing.T, bus string, opts eventsync.Options) *replica {
+	t.Helper()
+	app, svc := newApp(t)
+	if opts.URI == "" && opts.Adapter == nil {
+		opts.URI = "mem://" + bus
+	}
+	s, err := eventsync.Configure(app, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.Close(ctx)
+	})
+	waitReady(t, s)
+	r := &replica{app: app, svc: svc, sync: s, got: newRecorder()}
+	for _, ev := range []string{"created", "updated", "patched", "removed", "progress"} {
+		svc.On(ev, r.got.add)
+	}
+	return r
+}
+
+func waitReady(t *testing.T, s *eventsync.Sync) {
+	t.Helper()
+	select {
+	case <-s.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("sync not ready: %v", s.Err())
+	}
+}
+
+// recorder collects events and lets a test wait for a number of them.
+type recorder struct {
+	mu     sync.Mutex
+	events []eventsync.Event
+	notify chan struct{}
+}
+
+func newRecorder() *recorder { return &recorder{notify: make(chan struct{}, 1)} }
+
+func (r *recorder) add(ev eventsync.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, ev)
+	r.mu.Unlock()
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (r *recorder) snapshot() []eventsync.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]eventsync.Event(nil), r.events...)
+}
+
+func (r *recorder) wait(t *testing.T, n int) []eventsync.Event {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		if got := r.snapshot(); len(got) >= n {
+			return got
+		}
+		select {
+		case <-r.notify:
+		case <-deadline:
+			t.Fatalf("timed out: %d of %d events", len(r.snapshot()), n)
+		}
+	}
+}
+
+// waitStats polls s.Stats until cond holds or the deadline passes; stats are
+// counters updated by other goroutines, so there is no channel to wait on.
+func waitStats(t *testing.T, s *eventsync.Sync, what string, cond func(eventsync.Stats) bool) eventsync.Stats {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := s.Stats()
+		if cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; stats %+v", what, st)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// gate wraps an adapter and fails Publish while closed: a broker outage the
+// test controls. Subscribe and delivery pass through to the real adapter.
+type gate struct {
+	eventsync.Adapter
+	open  atomic.Bool
+	calls atomic.Int64
+}
+
+var errBrokerDown = errors.New("test: broker down")
+
+func (g *gate) Publish(ctx context.Context, msgs ...[]byte) error {
+	g.calls.Add(1)
+	if !g.open.Load() {
+		return errBrokerDown
+	}
+	return g.Adapter.Publish(ctx, msgs...)
+}
+
+func newGate(bus, key string) *gate {
+	return &gate{Adapter: memsync.New(memsync.Named(bus), key)}
+}

@@ -1,0 +1,80 @@
+package eventsync
+
+import "context"
+
+// Method names as they appear in HookContext.Method and on the wire.
+const (
+	MethodFind   = "find"
+	MethodGet    = "get"
+	MethodCreate = "create"
+	MethodUpdate = "update"
+	MethodPatch  = "patch"
+	MethodRemove = "remove"
+)
+
+// Hook types as they appear in HookContext.Type.
+const (
+	HookBefore = "before"
+	HookAfter  = "after"
+	HookError  = "error"
+)
+
+// Params are the free-form parameters of a service call, like Feathers' params:
+// "query", "provider", "user" and whatever the application adds. Only the keys
+// in the Sync's export allowlist ever leave the process.
+type Params map[string]any
+
+// HookContext describes one service call as it passes through hooks, and is
+// attached to the service event the call emits.
+type HookContext struct {
+	App     *App
+	Service *Service
+	Path    string
+	Method  string // one of the Method constants
+	Type    string // HookBefore, HookAfter or HookError; on synced events, what the origin sent
+	ID      any
+	Data    any
+	Params  Params
+	Result  any
+	Error   error  // set for error hooks; an error hook may replace or clear it
+	Event   string // the event the call will emit; a hook may set "" to emit none
+	// Sync is true on every call unless the call's context carries WithoutSync.
+	// A before or after hook sets it false to keep this call's event local:
+	// listeners on this replica still fire, nothing is published.
+	Sync bool
+}
+
+// Hook runs before, after or on error of a service call. Returning an error
+// aborts the call (before and after hooks) and runs the error hooks.
+type Hook func(ctx context.Context, hc *HookContext) error
+
+// Hooks groups hooks by when they run. Hooks run in slice order; app-wide
+// before hooks run before the service's, and app-wide after and error hooks
+// run after the service's, as in Feathers.
+type Hooks struct {
+	Before []Hook
+	After  []Hook
+	Error  []Hook
+}
+
+func (h *Hooks) add(o Hooks) {
+	h.Before = append(h.Before, o.Before...)
+	h.After = append(h.After, o.After...)
+	h.Error = append(h.Error, o.Error...)
+}
+
+type noSyncKey struct{}
+
+// WithoutSync returns a context that keeps the events of calls (and custom
+// events) made with it local: listeners on this replica fire, nothing is
+// published to other replicas.
+func WithoutSync(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noSyncKey{}, true)
+}
+
+// SyncEnabled reports whether ctx allows events to propagate, that is, whether
+// it was not derived from WithoutSync.
+func SyncEnabled(ctx context.Context) bool {
+	off, _ := ctx.Value(noSyncKey{}).(bool)
+	return !off
+}

@@ -1,0 +1,79 @@
+// Package outbox is the bounded queue between emitters and the one publisher
+// goroutine of a Sync. Pushing never blocks; when the queue is full the
+// overflow policy drops a message and says so, so that the caller can count it.
+package outbox
+
+import "sync"
+
+// Queue is a bounded FIFO of encoded messages, safe for many producers and one
+// consumer. The zero value is not usable; call New.
+type Queue struct {
+	mu         sync.Mutex
+	ring       [][]byte
+	head, n    int
+	dropNewest bool
+	wake       chan struct{} // one slot: "something was pushed"
+}
+
+// New returns a queue holding at most capacity messages. When it is full,
+// Push drops the oldest message, or with dropNewest the pushed one.
+func New(capacity int, dropNewest bool) *Queue {
+	if capacity < 1 {
+		capacity = 1
+	}
+	return &Queue{ring: make([][]byte, capacity), dropNewest: dropNewest, wake: make(chan struct{}, 1)}
+}
+
+// Push appends msg and reports whether a message was dropped to make room.
+func (q *Queue) Push(msg []byte) (dropped bool) {
+	q.mu.Lock()
+	if q.n == len(q.ring) {
+		dropped = true
+		if q.dropNewest {
+			q.mu.Unlock()
+			return true
+		}
+		q.ring[q.head] = nil
+		q.head = (q.head + 1) % len(q.ring)
+		q.n--
+	}
+	q.ring[(q.head+q.n)%len(q.ring)] = msg
+	q.n++
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	return dropped
+}
+
+// Take moves the oldest messages into dst, at most max of them and, past the
+// first, at most maxBytes in all, and returns dst.
+func (q *Queue) Take(dst [][]byte, max, maxBytes int) [][]byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	size := 0
+	for q.n > 0 && len(dst) < max {
+		msg := q.ring[q.head]
+		if len(dst) > 0 && size+len(msg) > maxBytes {
+			break
+		}
+		size += len(msg)
+		dst = append(dst, msg)
+		q.ring[q.head] = nil
+		q.head = (q.head + 1) % len(q.ring)
+		q.n--
+	}
+	return dst
+}
+
+// Len returns the number of queued messages.
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
+}
+
+// Wake returns a channel that receives after a Push; the consumer waits on it
+// when Take finds the queue empty.
+func (q *Queue) Wake() <-chan struct{} { return q.wake }

@@ -1,0 +1,79 @@
+// Package serializer turns eventsync messages into bytes and back. JSON is the
+// default and speaks the feathers-sync wire format; MsgPack and BSON are
+// denser and carry types JSON cannot (see the README's serializer table).
+//
+// All replicas on one key must use the same serializer: a message in another
+// format fails to decode and is counted as malformed, never misread.
+package serializer
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Message is one event as it is published.
+type Message struct {
+	Event   string   `json:"event" msgpack:"event" bson:"event"`
+	Path    string   `json:"path" msgpack:"path" bson:"path"`
+	Data    any      `json:"data" msgpack:"data" bson:"data"`
+	Context *Context `json:"context" msgpack:"context" bson:"context"`
+	Origin  string   `json:"origin,omitempty" msgpack:"origin,omitempty" bson:"origin,omitempty"`
+}
+
+// Context is the part of a hook context that travels with a service event.
+// Only allowlisted params are put in Params. Result is only encoded: on receipt
+// the event data stands for it.
+type Context struct {
+	Method string         `json:"method,omitempty" msgpack:"method,omitempty" bson:"method,omitempty"`
+	Path   string         `json:"path,omitempty" msgpack:"path,omitempty" bson:"path,omitempty"`
+	Type   string         `json:"type,omitempty" msgpack:"type,omitempty" bson:"type,omitempty"`
+	ID     any            `json:"id,omitempty" msgpack:"id,omitempty" bson:"id,omitempty"`
+	Event  string         `json:"event,omitempty" msgpack:"event,omitempty" bson:"event,omitempty"`
+	Result any            `json:"result,omitempty" msgpack:"result,omitempty" bson:"result,omitempty"`
+	Params map[string]any `json:"params,omitempty" msgpack:"params,omitempty" bson:"params,omitempty"`
+}
+
+// Envelope is a decoded message whose data is still in the serializer's
+// encoding, so that the receiver can decode it into the service's record type.
+type Envelope struct {
+	Event   string
+	Path    string
+	Origin  string
+	Data    []byte   // encoded data; nil when the message had none
+	Context *Context // nil when the message had none (custom events)
+}
+
+// Serializer encodes messages and decodes envelopes. Implementations must be
+// safe for concurrent use and must return an error, never panic, on any input.
+type Serializer interface {
+	// Name is the serializer's name as used in ?serializer= URI parameters.
+	Name() string
+	// Encode encodes m.
+	Encode(m *Message) ([]byte, error)
+	// Decode decodes b into e, leaving e.Data encoded. A message without an
+	// event or path is an error.
+	Decode(b []byte, e *Envelope) error
+	// DecodeData decodes Envelope.Data into v, a non-nil pointer.
+	DecodeData(data []byte, v any) error
+}
+
+// ByName returns the built-in serializer with the given name: "json",
+// "msgpack" or "bson" (case-insensitive).
+func ByName(name string) (Serializer, error) {
+	switch strings.ToLower(name) {
+	case "json", "":
+		return JSON, nil
+	case "msgpack":
+		return MsgPack, nil
+	case "bson":
+		return BSON, nil
+	}
+	return nil, fmt.Errorf("serializer: unknown serializer %q (known: json, msgpack, bson)", name)
+}
+
+func checkEnvelope(format string, e *Envelope) error {
+	if e.Event == "" || e.Path == "" {
+		return fmt.Errorf("serializer: %s message without event or path", format)
+	}
+	return nil
+}

@@ -1,0 +1,334 @@
+package eventsync
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+)
+
+// Service is a registered service: the user's implementation plus its path,
+// record type, hooks, declared events and listeners.
+//
+// The implementation provides any of these methods, where T is the record type,
+// I any id type and D any data type (usually T, or a map for Patch):
+//
+//	Find(ctx context.Context, params eventsync.Params) ([]T, error)
+//	Get(ctx context.Context, id I, params eventsync.Params) (T, error)
+//	Create(ctx context.Context, data D, params eventsync.Params) (T, error)
+//	Update(ctx context.Context, id I, data D, params eventsync.Params) (T, error)
+//	Patch(ctx context.Context, id I, data D, params eventsync.Params) (T, error)
+//	Remove(ctx context.Context, id I, params eventsync.Params) (T, error)
+type Service struct {
+	app        *App
+	path       string
+	impl       any
+	recordType reflect.Type
+	methods    map[string]reflect.Value
+	eventTypes map[string]reflect.Type // standard and custom events and their data types
+	events     listeners
+
+	mu    sync.RWMutex
+	hooks Hooks
+}
+
+// ServiceOption configures a service at registration.
+type ServiceOption func(*serviceConfig)
+
+type serviceConfig struct {
+	record reflect.Type
+	custom map[string]reflect.Type
+}
+
+// RecordType sets the service's record type explicitly instead of inferring it
+// from the methods' result types.
+func RecordType[T any]() ServiceOption {
+	return func(c *serviceConfig) { c.record = reflect.TypeFor[T]() }
+}
+
+// CustomEvent declares a custom event whose data has type T on every replica.
+// Use CustomEvent[any] for free-form data (maps, slices, numbers, strings).
+func CustomEvent[T any](name string) ServiceOption {
+	return func(c *serviceConfig) {
+		t := reflect.TypeFor[T]()
+		if t.Kind() == reflect.Interface {
+			t = nil
+		}
+		c.custom[name] = t
+	}
+}
+
+// methodShapes lists each service method and whether it takes an id and data,
+// in the order used to infer the record type.
+var methodShapes = []struct {
+	name, method string
+	id, data     bool
+}{
+	{"Create", MethodCreate, false, true},
+	{"Update", MethodUpdate, true, true},
+	{"Patch", MethodPatch, true, true},
+	{"Get", MethodGet, true, false},
+	{"Remove", MethodRemove, true, false},
+	{"Find", MethodFind, false, false},
+}
+
+var (
+	ctxType    = reflect.TypeFor[context.Context]()
+	paramsType = reflect.TypeFor[Params]()
+	errorType  = reflect.TypeFor[error]()
+)
+
+// Use registers svc under path. The record type is inferred from the result
+// type of Create, Update, Patch, Get or Remove (the first present), or from
+// Find's slice element type; RecordType overrides it. A method with the right
+// name but a wrong signature is an error, so typos do not silently vanish.
+func Use(app *App, path string, svc any, opts ...ServiceOption) (*Service, error) {
+	path = trimPath(path)
+	if path == "" {
+		return nil, fmt.Errorf("eventsync: use: empty service path")
+	}
+	cfg := serviceConfig{custom: make(map[string]reflect.Type)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := &Service{app: app, path: path, impl: svc, methods: make(map[string]reflect.Value)}
+	rv := reflect.ValueOf(svc)
+	var inferred reflect.Type
+	for _, shape := range methodShapes {
+		m := rv.MethodByName(shape.name)
+		if !m.IsValid() {
+			continue
+		}
+		if err := checkSignature(m.Type(), shape.id, shape.data); err != nil {
+			return nil, fmt.Errorf("eventsync: use %q: method %s of %T: %w", path, shape.name, svc, err)
+		}
+		s.methods[shape.method] = m
+		if inferred == nil {
+			inferred = m.Type().Out(0)
+			if shape.method == MethodFind {
+				if inferred.Kind() != reflect.Slice {
+					return nil, fmt.Errorf("eventsync: use %q: Find of %T must return a slice", path, svc)
+				}
+				inferred = inferred.Elem()
+			}
+		}
+	}
+	s.recordType = cfg.record
+	if s.recordType == nil {
+		s.recordType = inferred
+	}
+	if s.recordType == nil {
+		return nil, fmt.Errorf("eventsync: use %q: %T has no service method to infer the record type from; pass RecordType", path, svc)
+	}
+	s.eventTypes = make(map[string]reflect.Type, len(standardEvents)+len(cfg.custom))
+	for _, e := range standardEvents {
+		s.eventTypes[e] = s.recordType
+	}
+	for name, t := range cfg.custom {
+		if isStandardEvent(name) {
+			return nil, fmt.Errorf("eventsync: use %q: custom event %q shadows a standard event", path, name)
+		}
+		s.eventTypes[name] = t
+	}
+	app.mu.Lock()
+	defer app.mu.Unlock()
+	if _, dup := app.services[path]; dup {
+		return nil, fmt.Errorf("eventsync: use: path %q already registered", path)
+	}
+	app.services[path] = s
+	return s, nil
+}
+
+func checkSignature(t reflect.Type, id, data bool) error {
+	want := 2
+	if id {
+		want++
+	}
+	if data {
+		want++
+	}
+	if t.NumIn() != want || t.In(0) != ctxType || t.In(want-1) != paramsType {
+		return fmt.Errorf("want %d parameters: context.Context first, eventsync.Params last", want)
+	}
+	if t.NumOut() != 2 || t.Out(1) != errorType {
+		return fmt.Errorf("want two results: the record and error")
+	}
+	return nil
+}
+
+// Path returns the path the service is registered under.
+func (s *Service) Path() string { return s.path }
+
+// RecordType returns the Go type of the service's records.
+func (s *Service) RecordType() reflect.Type { return s.recordType }
+
+// Impl returns the implementation passed to Use.
+func (s *Service) Impl() any { return s.impl }
+
+// Hooks adds hooks that run around this service's calls.
+func (s *Service) Hooks(h Hooks) {
+	s.mu.Lock()
+	s.hooks.add(h)
+	s.mu.Unlock()
+}
+
+// On registers fn for event on this service and returns a func that removes it.
+func (s *Service) On(event string, fn Listener) (off func()) { return s.events.on(event, fn) }
+
+func (s *Service) hasEvent(name string) bool {
+	_, ok := s.eventTypes[name]
+	return ok
+}
+
+// Emit emits a declared custom event (or a standard one) with data. It has no
+// hook context. It is synced unless ctx carries WithoutSync. Data must be of
+// the event's declared type.
+func (s *Service) Emit(ctx context.Context, event string, data any) error {
+	t, ok := s.eventTypes[event]
+	if !ok {
+		return fmt.Errorf("%w: %q on %q (declare it with CustomEvent)", ErrUnknownEvent, event, s.path)
+	}
+	if t != nil && data != nil && !reflect.TypeOf(data).AssignableTo(t) {
+		return fmt.Errorf("%w: event %q on %q takes %v, not %T", ErrInvalidArgument, event, s.path, t, data)
+	}
+	s.app.emit(s, Event{Name: event, Path: s.path, Data: data, Sync: SyncEnabled(ctx)})
+	return nil
+}
+
+// Find calls the service's Find through hooks.
+func (s *Service) Find(ctx context.Context, params Params) (any, error) {
+	return s.call(ctx, MethodFind, nil, nil, params)
+}
+
+// Get calls the service's Get through hooks.
+func (s *Service) Get(ctx context.Context, id any, params Params) (any, error) {
+	return s.call(ctx, MethodGet, id, nil, params)
+}
+
+// Create calls the service's Create through hooks and emits "created".
+func (s *Service) Create(ctx context.Context, data any, params Params) (any, error) {
+	return s.call(ctx, MethodCreate, nil, data, params)
+}
+
+// Update calls the service's Update through hooks and emits "updated".
+func (s *Service) Update(ctx context.Context, id, data any, params Params) (any, error) {
+	return s.call(ctx, MethodUpdate, id, data, params)
+}
+
+// Patch calls the service's Patch through hooks and emits "patched".
+func (s *Service) Patch(ctx context.Context, id, data any, params Params) (any, error) {
+	return s.call(ctx, MethodPatch, id, data, params)
+}
+
+// Remove calls the service's Remove through hooks and emits "removed".
+func (s *Service) Remove(ctx context.Context, id any, params Params) (any, error) {
+	return s.call(ctx, MethodRemove, id, nil, params)
+}
+
+var eventOfMethod = map[string]string{
+	MethodCreate: EventCreated, MethodUpdate: EventUpdated,
+	MethodPatch: EventPatched, MethodRemove: EventRemoved,
+}
+
+// call runs one service call: before hooks (app, then service), the method,
+// after hooks (service, then app), error hooks on failure, then the event.
+func (s *Service) call(ctx context.Context, method string, id, data any, params Params) (any, error) {
+	m, ok := s.methods[method]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s on %q", ErrMethodNotImplemented, method, s.path)
+	}
+	if params == nil {
+		params = Params{}
+	}
+	hc := &HookContext{
+		App: s.app, Service: s, Path: s.path, Method: method, Type: HookBefore,
+		ID: id, Data: data, Params: params, Event: eventOfMethod[method], Sync: SyncEnabled(ctx),
+	}
+	s.app.mu.RLock()
+	appHooks := s.app.hooks
+	s.app.mu.RUnlock()
+	s.mu.RLock()
+	svcHooks := s.hooks
+	s.mu.RUnlock()
+
+	err := runHooks(ctx, hc, appHooks.Before, svcHooks.Before)
+	if err == nil && hc.Result == nil { // a before hook may answer the call itself
+		hc.Result, err = invoke(ctx, m, hc)
+	}
+	if err == nil {
+		hc.Type = HookAfter
+		err = runHooks(ctx, hc, svcHooks.After, appHooks.After)
+	}
+	if err != nil {
+		hc.Type, hc.Error = HookError, err
+		for _, h := range append(svcHooks.Error[:len(svcHooks.Error):len(svcHooks.Error)], appHooks.Error...) {
+			if herr := h(ctx, hc); herr != nil {
+				hc.Error = herr
+			}
+		}
+		return nil, hc.Error
+	}
+	if hc.Event != "" {
+		s.app.emit(s, Event{Name: hc.Event, Path: s.path, Data: hc.Result, Context: hc, Sync: hc.Sync})
+	}
+	return hc.Result, nil
+}
+
+func runHooks(ctx context.Context, hc *HookContext, lists ...[]Hook) error {
+	for _, list := range lists {
+		for _, h := range list {
+			if err := h(ctx, hc); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func invoke(ctx context.Context, m reflect.Value, hc *HookContext) (any, error) {
+	t := m.Type()
+	args := make([]reflect.Value, 1, t.NumIn())
+	args[0] = reflect.ValueOf(ctx)
+	takesID := hc.Method != MethodCreate && hc.Method != MethodFind
+	takesData := hc.Method == MethodCreate || hc.Method == MethodUpdate || hc.Method == MethodPatch
+	for _, p := range []struct {
+		use bool
+		v   any
+	}{{takesID, hc.ID}, {takesData, hc.Data}} {
+		if !p.use {
+			continue
+		}
+		arg, err := argument(p.v, t.In(len(args)))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s on %q: %v", ErrInvalidArgument, hc.Method, hc.Path, err)
+		}
+		args = append(args, arg)
+	}
+	args = append(args, reflect.ValueOf(hc.Params))
+	out := m.Call(args)
+	if err, _ := out[1].Interface().(error); err != nil {
+		return nil, err
+	}
+	return out[0].Interface(), nil
+}
+
+// argument fits v to a method parameter of type t: assignable values pass,
+// numbers convert between numeric kinds (ids arrive as float64 from JSON), nil
+// becomes the zero value.
+func argument(v any, t reflect.Type) (reflect.Value, error) {
+	if v == nil {
+		return reflect.Zero(t), nil
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Type().AssignableTo(t) {
+		return rv, nil
+	}
+	if isNumber(rv.Kind()) && isNumber(t.Kind()) {
+		return rv.Convert(t), nil
+	}
+	return reflect.Value{}, fmt.Errorf("%T does not fit %v", v, t)
+}
+
+func isNumber(k reflect.Kind) bool {
+	return (k >= reflect.Int && k <= reflect.Uint64) || k == reflect.Float32 || k == reflect.Float64
+}

@@ -1,0 +1,339 @@
+package eventsync
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/eventsync/eventsync/internal/outbox"
+	"github.com/eventsync/eventsync/serializer"
+)
+
+// DefaultKey is the broker key (channel, exchange, subject, collection) that
+// feathers-sync uses by default.
+const DefaultKey = "feathers-sync"
+
+// Defaults for the zero values of Options.
+const (
+	DefaultOutboxSize      = 10_000
+	DefaultInboxSize       = 10_000
+	DefaultMaxMessageBytes = 1 << 20
+	DefaultMaxBatch        = 512
+)
+
+// OverflowPolicy decides what a full outbox drops.
+type OverflowPolicy int
+
+const (
+	// DropOldest drops the oldest queued event to make room (the default):
+	// after an outage, replicas get the most recent state.
+	DropOldest OverflowPolicy = iota
+	// DropNewest drops the event being emitted.
+	DropNewest
+)
+
+// Options configure a Sync. The zero value of every field is a usable default,
+// except that one of URI and Adapter is required.
+type Options struct {
+	// URI selects and configures the adapter by scheme, for example
+	// "redis://localhost:6379", "amqp://guest:guest@localhost:5672",
+	// "nats://localhost:4222", "mongodb://localhost:27017/db", "mem://test".
+	// The query parameter serializer=json|msgpack|bson picks the serializer.
+	URI string
+	// Adapter is used instead of URI. The Sync owns it and closes it on Close.
+	Adapter Adapter
+	// Key is the broker channel, exchange, subject or collection. Default "feathers-sync".
+	Key string
+	// Serializer encodes messages; default serializer.JSON (the feathers-sync wire).
+	Serializer serializer.Serializer
+	// Logger receives the Sync's logs; default slog.Default().
+	Logger *slog.Logger
+	// ReplicaID identifies this replica in the "origin" field; default random.
+	ReplicaID string
+	// RoundTrip makes the origin emit its own events only when they come back
+	// from the broker, as feathers-sync does, so that every replica sees one
+	// broker order. By default the origin emits at once and drops its echo.
+	RoundTrip bool
+	// ExportParams lists the params keys that travel with an event's context,
+	// and that are accepted from others. Nil means "query" and "provider".
+	ExportParams []string
+	// ExportContext, if set, replaces the default context export entirely.
+	ExportContext func(hc *HookContext) *serializer.Context
+	// PublishFilter, if set, publishes only events for which it returns true.
+	PublishFilter func(path, event string) bool
+	// AcceptFilter, if set, dispatches only received events for which it returns true.
+	AcceptFilter func(path, event string) bool
+	// OutboxSize bounds the events waiting to be published; default 10,000.
+	OutboxSize int
+	// Overflow decides what a full outbox drops; default DropOldest.
+	Overflow OverflowPolicy
+	// InboxSize bounds the messages received but not yet dispatched; default
+	// 10,000. When it is full, received messages are dropped and counted.
+	InboxSize int
+	// MaxMessageBytes limits an encoded message on both sides; default 1 MiB.
+	MaxMessageBytes int
+	// MaxBatch limits the messages per Adapter.Publish call; default 512.
+	MaxBatch int
+}
+
+func (o *Options) fill() {
+	if o.Key == "" {
+		o.Key = DefaultKey
+	}
+	if o.Serializer == nil {
+		o.Serializer = serializer.JSON
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.ReplicaID == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		o.ReplicaID = hex.EncodeToString(b[:])
+	}
+	if o.ExportParams == nil {
+		o.ExportParams = []string{"query", "provider"}
+	}
+	if o.OutboxSize <= 0 {
+		o.OutboxSize = DefaultOutboxSize
+	}
+	if o.InboxSize <= 0 {
+		o.InboxSize = DefaultInboxSize
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+}
+
+// Sync keeps an Emitter's service events in step with other replicas.
+type Sync struct {
+	opts    Options
+	em      Emitter
+	adapter Adapter
+	typ     string
+	log     *slog.Logger
+	limiter logLimiter
+
+	ready chan struct{}
+	errMu  sync.Mutex
+	subErr error // last failed Subscribe, until one succeeds
+	pubErr error // last failed Publish, until one succeeds
+
+	// intake guards closing against syncOut: once Close holds it, no event
+	// enters the outbox, so the publisher's final drain sees everything.
+	intake          sync.RWMutex
+	closing         bool
+	removeIntercept func()
+
+	outbox       *outbox.Queue
+	inbox        chan []byte
+	runCtx       context.Context // subscribe attempts
+	cancelRun    context.CancelFunc
+	pubCtx       context.Context // publish retries; canceled when Close gives up
+	cancelPub    context.CancelFunc
+	draining     chan struct{} // closed by Close: the publisher ends once the outbox is empty
+	stopDispatch chan struct{} // closed by Close after the adapter stopped delivering
+	pubDone      chan struct{}
+	subDone      chan struct{}
+	dispatchDone chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+	stats     counters
+}
+
+// Configure hooks a Sync onto em (usually an *App): every service event whose
+// Sync flag is true is published, and events from other replicas are
+// dispatched to em's listeners. It returns at once; wait on Ready.
+//
+// An emitter takes one Sync: configuring the same App twice returns an error
+// wrapping ErrAlreadyConfigured, so that nothing is ever published twice.
+func Configure(em Emitter, opts Options) (*Sync, error) {
+	if em == nil {
+		return nil, errors.New("eventsync: configure: nil emitter")
+	}
+	if opts.Adapter == nil && opts.URI == "" {
+		return nil, ErrNoTransport
+	}
+	typ := "custom"
+	var uriSerializer string
+	var u *url.URL
+	if opts.Adapter == nil {
+		parsed, err := parseURI(opts.URI)
+		if err != nil {
+			return nil, err
+		}
+		q := parsed.Query()
+		uriSerializer = q.Get("serializer")
+		q.Del("serializer")
+		parsed.RawQuery = q.Encode()
+		u = parsed
+		typ = strings.ToLower(parsed.Scheme)
+	}
+	if uriSerializer != "" && opts.Serializer == nil {
+		ser, err := serializer.ByName(uriSerializer)
+		if err != nil {
+			return nil, fmt.Errorf("eventsync: configure: %w", err)
+		}
+		opts.Serializer = ser
+	}
+	opts.fill()
+	s := &Sync{
+		opts: opts, em: em, typ: typ, log: opts.Logger.With("replica", opts.ReplicaID),
+		ready:        make(chan struct{}),
+		outbox:       outbox.New(opts.OutboxSize, opts.Overflow == DropNewest),
+		inbox:        make(chan []byte, opts.InboxSize),
+		draining:     make(chan struct{}),
+		stopDispatch: make(chan struct{}),
+		pubDone:      make(chan struct{}),
+		subDone:      make(chan struct{}),
+		dispatchDone: make(chan struct{}),
+	}
+	remove, err := em.Intercept(s.syncOut)
+	if err != nil {
+		return nil, fmt.Errorf("eventsync: configure: %w", err)
+	}
+	s.removeIntercept = remove
+	s.adapter = opts.Adapter
+	if s.adapter == nil {
+		s.adapter, err = openURL(context.Background(), u, opts.Key)
+		if err != nil {
+			remove()
+			return nil, err
+		}
+	}
+	if ls, ok := s.adapter.(LoggerSetter); ok {
+		ls.SetLogger(s.log)
+	}
+	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
+	s.pubCtx, s.cancelPub = context.WithCancel(context.Background())
+	go s.subscribeLoop()
+	go s.publishLoop()
+	go s.dispatchLoop()
+	return s, nil
+}
+
+// Ready is closed once the subscription is live, like feathers-sync's
+// app.sync.ready. If the broker cannot be reached it stays open while the
+// Sync keeps trying; Err says why.
+func (s *Sync) Ready() <-chan struct{} { return s.ready }
+
+// Err returns the last unresolved error of subscribing or publishing, or nil
+// when the last attempt of each succeeded.
+func (s *Sync) Err() error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	return errors.Join(s.subErr, s.pubErr)
+}
+
+func (s *Sync) setErr(field *error, err error) {
+	s.errMu.Lock()
+	*field = err
+	s.errMu.Unlock()
+}
+
+// Type returns the adapter's URI scheme ("redis", "amqp", "nats", "mongodb",
+// "mem", ...), or "custom" for an adapter passed in Options.Adapter.
+func (s *Sync) Type() string { return s.typ }
+
+// ReplicaID returns this replica's ID, sent as "origin" with every message.
+func (s *Sync) ReplicaID() string { return s.opts.ReplicaID }
+
+// Close stops publishing new events (events emitted from now on stay local),
+// publishes what is still queued, closes the adapter (which waits for the
+// broker's acknowledgements where it has them) and stops the subscription.
+// If ctx ends first, Close gives up and its error says how many events were
+// not sent. Close is idempotent.
+func (s *Sync) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.close(ctx) })
+	return s.closeErr
+}
+
+func (s *Sync) close(ctx context.Context) error {
+	s.intake.Lock()
+	s.closing = true
+	s.intake.Unlock()
+	s.removeIntercept()
+
+	var errs []error
+	close(s.draining)
+	select {
+	case <-s.pubDone:
+	case <-ctx.Done():
+		s.cancelPub()
+		<-s.pubDone
+	}
+	if n := s.stats.unsent.Load(); n > 0 {
+		errs = append(errs, fmt.Errorf("eventsync: close: %d events not sent: %w", n, context.Cause(ctx)))
+	}
+	s.cancelRun()
+	<-s.subDone
+	if err := s.adapter.Close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("eventsync: close %s adapter: %w", s.typ, err))
+	}
+	close(s.stopDispatch)
+	<-s.dispatchDone
+	s.cancelPub()
+	return errors.Join(errs...)
+}
+
+// Stats are a Sync's counters. For every event offered for publishing,
+// Emitted = Published + Dropped + Unsent + QueueLength.
+type Stats struct {
+	Emitted         uint64 `json:"emitted"`         // events queued for publishing
+	Published       uint64 `json:"published"`       // events the adapter sent
+	Dropped         uint64 `json:"dropped"`         // events dropped by the outbox overflow policy
+	Unsent          uint64 `json:"unsent"`          // events still queued when Close gave up
+	EncodeErrors    uint64 `json:"encodeErrors"`    // events whose data could not be serialized (kept local)
+	Oversized       uint64 `json:"oversized"`       // messages over MaxMessageBytes, either way
+	Filtered        uint64 `json:"filtered"`        // events kept back by PublishFilter or AcceptFilter
+	PublishFailures uint64 `json:"publishFailures"` // failed Publish attempts (each is retried)
+	Received        uint64 `json:"received"`        // messages the adapter delivered
+	Dispatched      uint64 `json:"dispatched"`      // events emitted to local listeners from the broker
+	Echoes          uint64 `json:"echoes"`          // own messages dropped (not RoundTrip)
+	Malformed       uint64 `json:"malformed"`       // messages or data that did not decode
+	UnknownPath     uint64 `json:"unknownPath"`     // messages for a path or event this app does not have
+	InboxDropped    uint64 `json:"inboxDropped"`    // received messages dropped because dispatch fell behind
+	Reconnects      uint64 `json:"reconnects"`      // reconnections reported by the adapter
+	QueueLength     int    `json:"queueLength"`     // events waiting in the outbox
+	Ready           bool   `json:"ready"`           // the subscription went live
+	Connected       bool   `json:"connected"`       // the adapter reports a live connection now
+}
+
+type counters struct {
+	emitted, published, dropped, unsent, encodeErrors, oversized, filtered,
+	publishFailures, received, dispatched, echoes, malformed, unknownPath, inboxDropped atomic.Uint64
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Sync) Stats() Stats {
+	c := &s.stats
+	st := Stats{
+		Emitted: c.emitted.Load(), Published: c.published.Load(), Dropped: c.dropped.Load(),
+		Unsent: c.unsent.Load(), EncodeErrors: c.encodeErrors.Load(), Oversized: c.oversized.Load(),
+		Filtered: c.filtered.Load(), PublishFailures: c.publishFailures.Load(),
+		Received: c.received.Load(), Dispatched: c.dispatched.Load(), Echoes: c.echoes.Load(),
+		Malformed: c.malformed.Load(), UnknownPath: c.unknownPath.Load(), InboxDropped: c.inboxDropped.Load(),
+		QueueLength: s.outbox.Len(),
+	}
+	select {
+	case <-s.ready:
+		st.Ready, st.Connected = true, true
+	default:
+	}
+	if r, ok := s.adapter.(StateReporter); ok {
+		as := r.State()
+		st.Reconnects, st.Connected = as.Reconnects, st.Ready && as.Connected
+	}
+	return st
+}
