@@ -124,7 +124,7 @@ type Sync struct {
 	log     *slog.Logger
 	limiter logLimiter
 
-	ready chan struct{}
+	ready  chan struct{}
 	errMu  sync.Mutex
 	subErr error // last failed Subscribe, until one succeeds
 	pubErr error // last failed Publish, until one succeeds
