@@ -191,6 +191,12 @@ func (s *Sync) syncIn(msg []byte) {
 		s.logLimited(kindOversized, "eventsync: received message too large", "bytes", len(msg), "limit", s.opts.MaxMessageBytes)
 		return
 	}
+	if or, ok := s.opts.Serializer.(serializer.OriginReader); ok && !s.opts.RoundTrip {
+		if origin, ok := or.OriginOf(msg); ok && origin == s.opts.ReplicaID {
+			s.stats.echoes.Add(1)
+			return
+		}
+	}
 	var env serializer.Envelope
 	if err := s.opts.Serializer.Decode(msg, &env); err != nil {
 		s.stats.malformed.Add(1)

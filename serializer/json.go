@@ -4,58 +4,169 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 )
 
 // JSON is the default serializer: the feathers-sync wire format, one JSON
 // object per message. JSON has no NaN or infinities (encoding such data fails
 // the publish, not the call), carries []byte as base64 strings, and numbers
 // beyond 2^53 lose precision in Node peers.
+//
+// "origin" is written first so that a replica can recognise its own echo
+// without decoding the message (see OriginOf).
 var JSON Serializer = jsonSerializer{}
 
 type jsonSerializer struct{}
 
 func (jsonSerializer) Name() string { return "json" }
 
+// Encode writes the envelope by hand around encoding/json's output for data,
+// id, params and result; the result of a service event is the event data, so
+// it is encoded once and written twice.
 func (jsonSerializer) Encode(m *Message) ([]byte, error) {
-	b, err := json.Marshal(m)
+	data, err := json.Marshal(m.Data)
 	if err != nil {
 		return nil, fmt.Errorf("serializer: json encode %s %s: %w", m.Path, m.Event, err)
 	}
-	return b, nil
+	size := 96 + len(data) + len(m.Origin) + len(m.Event) + len(m.Path)
+	if m.Context != nil {
+		size += len(data) + 96
+	}
+	buf := make([]byte, 0, size)
+	buf = append(buf, '{')
+	if m.Origin != "" {
+		buf = append(buf, `"origin":`...)
+		buf = appendJSONString(buf, m.Origin)
+		buf = append(buf, ',')
+	}
+	buf = append(buf, `"event":`...)
+	buf = appendJSONString(buf, m.Event)
+	buf = append(buf, `,"path":`...)
+	buf = appendJSONString(buf, m.Path)
+	buf = append(buf, `,"data":`...)
+	buf = append(buf, data...)
+	buf = append(buf, `,"context":`...)
+	if m.Context == nil {
+		buf = append(buf, "null}"...)
+		return buf, nil
+	}
+	c := m.Context
+	buf = append(buf, '{')
+	first := true
+	field := func(name string) {
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = append(buf, '"')
+		buf = append(buf, name...)
+		buf = append(buf, `":`...)
+	}
+	for _, f := range [...]struct{ name, val string }{{"method", c.Method}, {"path", c.Path}, {"type", c.Type}, {"event", c.Event}} {
+		if f.val != "" {
+			field(f.name)
+			buf = appendJSONString(buf, f.val)
+		}
+	}
+	for _, f := range [...]struct {
+		name string
+		val  any
+	}{{"id", c.ID}, {"result", c.Result}, {"params", c.Params}} {
+		if f.val == nil || (f.name == "params" && len(c.Params) == 0) {
+			continue
+		}
+		field(f.name)
+		if f.name == "result" && sameValue(c.Result, m.Data) {
+			buf = append(buf, data...)
+			continue
+		}
+		v, err := json.Marshal(f.val)
+		if err != nil {
+			return nil, fmt.Errorf("serializer: json encode %s %s context %s: %w", m.Path, m.Event, f.name, err)
+		}
+		buf = append(buf, v...)
+	}
+	buf = append(buf, "}}"...)
+	return buf, nil
 }
 
-// jsonEnvelope reads what feathers-sync and eventsync send; unknown fields
+// sameValue reports whether a and b are the same value without risking a
+// panic on uncomparable types: comparable values compare with ==, maps,
+// slices and pointers by identity.
+func sameValue(a, b any) bool {
+	ta := reflect.TypeOf(a)
+	if ta == nil || ta != reflect.TypeOf(b) {
+		return false
+	}
+	if ta.Comparable() {
+		return a == b
+	}
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	switch ta.Kind() {
+	case reflect.Map, reflect.Pointer, reflect.Func, reflect.Chan:
+		return va.Pointer() == vb.Pointer()
+	case reflect.Slice:
+		return va.Pointer() == vb.Pointer() && va.Len() == vb.Len()
+	}
+	return false
+}
+
+// Decode reads what feathers-sync and eventsync send; unknown members
 // (feathers-sync 3.x sends the whole hook context) are skipped.
-type jsonEnvelope struct {
-	Event   string          `json:"event"`
-	Path    string          `json:"path"`
-	Origin  string          `json:"origin"`
-	Data    json.RawMessage `json:"data"`
-	Context *jsonContext    `json:"context"`
-}
-
-type jsonContext struct {
-	Method string         `json:"method"`
-	Path   string         `json:"path"`
-	Type   string         `json:"type"`
-	ID     any            `json:"id"`
-	Event  string         `json:"event"`
-	Params map[string]any `json:"params"`
-}
-
 func (jsonSerializer) Decode(b []byte, e *Envelope) error {
-	var w jsonEnvelope
-	if err := json.Unmarshal(b, &w); err != nil {
+	*e = Envelope{}
+	err := eachMember(b, func(key, val []byte) error {
+		var err error
+		switch string(key) {
+		case "event":
+			e.Event, err = jsonString(val)
+		case "path":
+			e.Path, err = jsonString(val)
+		case "origin":
+			e.Origin, err = jsonString(val)
+		case "data":
+			if !bytes.Equal(val, jsonNull) {
+				e.Data = val
+			}
+		case "context":
+			if !bytes.Equal(val, jsonNull) {
+				e.Context, err = decodeJSONContext(val)
+			}
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("serializer: json decode: %w", err)
 	}
-	*e = Envelope{Event: w.Event, Path: w.Path, Origin: w.Origin}
-	if len(w.Data) > 0 && !bytes.Equal(w.Data, jsonNull) {
-		e.Data = w.Data
-	}
-	if c := w.Context; c != nil {
-		e.Context = &Context{Method: c.Method, Path: c.Path, Type: c.Type, ID: c.ID, Event: c.Event, Params: c.Params}
-	}
 	return checkEnvelope("json", e)
+}
+
+func decodeJSONContext(b []byte) (*Context, error) {
+	c := &Context{}
+	err := eachMember(b, func(key, val []byte) error {
+		var err error
+		switch string(key) {
+		case "method":
+			c.Method, err = jsonString(val)
+		case "path":
+			c.Path, err = jsonString(val)
+		case "type":
+			c.Type, err = jsonString(val)
+		case "event":
+			c.Event, err = jsonString(val)
+		case "id":
+			err = json.Unmarshal(val, &c.ID)
+		case "params":
+			if !bytes.Equal(val, jsonNull) && !bytes.Equal(val, []byte("{}")) {
+				err = json.Unmarshal(val, &c.Params)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("context: %w", err)
+	}
+	return c, nil
 }
 
 var jsonNull = []byte("null")
@@ -65,4 +176,19 @@ func (jsonSerializer) DecodeData(data []byte, v any) error {
 		return fmt.Errorf("serializer: json decode data: %w", err)
 	}
 	return nil
+}
+
+// OriginOf implements OriginReader: the origin, if the message starts with
+// it as eventsync writes it.
+func (jsonSerializer) OriginOf(b []byte) (string, bool) {
+	const prefix = `{"origin":"`
+	if !bytes.HasPrefix(b, []byte(prefix)) {
+		return "", false
+	}
+	rest := b[len(prefix):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+		return "", false
+	}
+	return string(rest[:end]), true
 }

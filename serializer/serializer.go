@@ -77,3 +77,11 @@ func checkEnvelope(format string, e *Envelope) error {
 	}
 	return nil
 }
+
+// OriginReader is implemented by serializers that can read a message's
+// origin without decoding it, so that a replica drops its own echoes cheaply.
+// ok is false when the origin cannot be read that way; the message is then
+// decoded as usual.
+type OriginReader interface {
+	OriginOf(msg []byte) (origin string, ok bool)
+}

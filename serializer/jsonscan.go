@@ -1,0 +1,207 @@
+package serializer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+)
+
+// A small JSON scanner for the envelope: one pass finds the top-level members
+// and leaves "data" as a byte span, so that only the data is decoded by
+// encoding/json, straight into the record type. encoding/json alone would
+// scan every message three times (validate, decode, skip into RawMessage).
+
+var errJSONSyntax = errors.New("invalid JSON")
+
+const maxJSONDepth = 1000
+
+// eachMember calls fn for each member of the JSON object in b, with the key
+// (quotes removed, escapes left as they are) and the value's raw bytes.
+func eachMember(b []byte, fn func(key, val []byte) error) error {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return fmt.Errorf("%w: not an object", errJSONSyntax)
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return trailing(b, i+1)
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return fmt.Errorf("%w: object key expected at offset %d", errJSONSyntax, i)
+		}
+		kend, err := skipString(b, i)
+		if err != nil {
+			return err
+		}
+		key := b[i+1 : kend-1]
+		i = skipSpace(b, kend)
+		if i >= len(b) || b[i] != ':' {
+			return fmt.Errorf("%w: ':' expected at offset %d", errJSONSyntax, i)
+		}
+		vstart := skipSpace(b, i+1)
+		vend, err := skipValue(b, vstart, 0)
+		if err != nil {
+			return err
+		}
+		if err := fn(key, b[vstart:vend]); err != nil {
+			return err
+		}
+		i = skipSpace(b, vend)
+		if i >= len(b) {
+			return fmt.Errorf("%w: unexpected end", errJSONSyntax)
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return trailing(b, i+1)
+		default:
+			return fmt.Errorf("%w: ',' or '}' expected at offset %d", errJSONSyntax, i)
+		}
+	}
+}
+
+func trailing(b []byte, i int) error {
+	if skipSpace(b, i) != len(b) {
+		return fmt.Errorf("%w: data after the object", errJSONSyntax)
+	}
+	return nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the offset just past the value starting at b[i].
+func skipValue(b []byte, i, depth int) (int, error) {
+	if i >= len(b) {
+		return 0, fmt.Errorf("%w: value expected", errJSONSyntax)
+	}
+	if depth > maxJSONDepth {
+		return 0, fmt.Errorf("%w: nested deeper than %d", errJSONSyntax, maxJSONDepth)
+	}
+	switch c := b[i]; {
+	case c == '"':
+		return skipString(b, i)
+	case c == '{' || c == '[':
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == closer {
+			return i + 1, nil
+		}
+		for {
+			if c == '{' {
+				if i >= len(b) || b[i] != '"' {
+					return 0, fmt.Errorf("%w: object key expected at offset %d", errJSONSyntax, i)
+				}
+				end, err := skipString(b, i)
+				if err != nil {
+					return 0, err
+				}
+				i = skipSpace(b, end)
+				if i >= len(b) || b[i] != ':' {
+					return 0, fmt.Errorf("%w: ':' expected at offset %d", errJSONSyntax, i)
+				}
+				i = skipSpace(b, i+1)
+			}
+			end, err := skipValue(b, i, depth+1)
+			if err != nil {
+				return 0, err
+			}
+			i = skipSpace(b, end)
+			if i >= len(b) {
+				return 0, fmt.Errorf("%w: unexpected end", errJSONSyntax)
+			}
+			if b[i] == closer {
+				return i + 1, nil
+			}
+			if b[i] != ',' {
+				return 0, fmt.Errorf("%w: ',' expected at offset %d", errJSONSyntax, i)
+			}
+			i = skipSpace(b, i+1)
+		}
+	case c == 't':
+		return skipLiteral(b, i, "true")
+	case c == 'f':
+		return skipLiteral(b, i, "false")
+	case c == 'n':
+		return skipLiteral(b, i, "null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		j := i + 1
+		for j < len(b) && (b[j] >= '0' && b[j] <= '9' || b[j] == '.' || b[j] == 'e' || b[j] == 'E' || b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		return j, nil
+	}
+	return 0, fmt.Errorf("%w: unexpected %q at offset %d", errJSONSyntax, b[i], i)
+}
+
+func skipLiteral(b []byte, i int, lit string) (int, error) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return 0, fmt.Errorf("%w: bad literal at offset %d", errJSONSyntax, i)
+	}
+	return i + len(lit), nil
+}
+
+// skipString returns the offset just past the string starting at b[i] == '"'.
+func skipString(b []byte, i int) (int, error) {
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, nil
+		case c == '\\':
+			j++
+		case c < 0x20:
+			return 0, fmt.Errorf("%w: control character in string at offset %d", errJSONSyntax, j)
+		}
+	}
+	return 0, fmt.Errorf("%w: unterminated string", errJSONSyntax)
+}
+
+// jsonString decodes a raw JSON string value; escapes take the slow path.
+func jsonString(raw []byte) (string, error) {
+	if len(raw) < 2 || raw[0] != '"' {
+		if string(raw) == "null" {
+			return "", nil
+		}
+		return "", fmt.Errorf("%w: string expected", errJSONSyntax)
+	}
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if c == '\\' {
+			var s string
+			err := json.Unmarshal(raw, &s)
+			return s, err
+		}
+	}
+	if !utf8.Valid(inner) {
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
+	return string(inner), nil
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(buf []byte, s string) []byte {
+	simple := utf8.ValidString(s)
+	for i := 0; simple && i < len(s); i++ {
+		c := s[i]
+		simple = c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	if simple {
+		buf = append(buf, '"')
+		buf = append(buf, s...)
+		return append(buf, '"')
+	}
+	q, _ := json.Marshal(s) // strings always marshal
+	return append(buf, q...)
+}
