@@ -1,0 +1,238 @@
+// Package redissync is the Redis adapter: PUBLISH and SUBSCRIBE on a channel
+// named after the key, exactly as feathers-sync does, so Node and Go replicas
+// on one Redis see each other's events.
+//
+// Importing it registers these URI schemes:
+//
+//	redis://[user:password@]host:port[/db][?option=value]   one server (go-redis ParseURL options)
+//	rediss://...                                            the same over TLS
+//	redis+sentinel://[:password@]sentinel:port?master_name=mymaster[&addr=sentinel2:port]
+//	rediss+sentinel://...                                   Sentinel, TLS
+//	redis+cluster://[user:password@]node:port[?addr=node2:port]
+//	rediss+cluster://...                                    Cluster, TLS
+//
+// Delivery is at most once: Redis pub/sub keeps nothing for a subscriber
+// that is disconnected. Between a lost subscriber connection and its
+// resubscription (usually milliseconds, longer if Redis itself is down), this
+// replica misses whatever others publish; the reconnect is counted in
+// Stats.Reconnects and logged. Publishing is safe across outages: events wait
+// in the Sync's outbox and go out after Redis returns. A batch that failed
+// midway is retried whole, so an outage can duplicate a few events.
+package redissync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/internal/backoff"
+)
+
+func init() {
+	for _, s := range []string{"redis", "rediss", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster"} {
+		eventsync.Register(s, openURL)
+	}
+}
+
+// Adapter publishes and subscribes on one Redis channel.
+type Adapter struct {
+	client   redis.UniversalClient
+	ownsConn bool
+	key      string
+	log      atomic.Pointer[slog.Logger]
+
+	mu     sync.Mutex
+	closed bool
+	ps     *redis.PubSub
+	stop   context.CancelFunc
+	done   chan struct{}
+
+	connected  atomic.Bool
+	reconnects atomic.Uint64
+}
+
+var (
+	_ eventsync.Adapter       = (*Adapter)(nil)
+	_ eventsync.StateReporter = (*Adapter)(nil)
+	_ eventsync.LoggerSetter  = (*Adapter)(nil)
+)
+
+// New returns an adapter on an existing client (a *redis.Client,
+// *redis.ClusterClient or failover client). Close never closes that client.
+func New(client redis.UniversalClient, key string) *Adapter {
+	a := &Adapter{client: client, key: key}
+	a.log.Store(slog.Default())
+	return a
+}
+
+func openURL(_ context.Context, u *url.URL, key string) (eventsync.Adapter, error) {
+	client, err := clientFromURL(u)
+	if err != nil {
+		return nil, err
+	}
+	a := New(client, key)
+	a.ownsConn = true
+	return a, nil
+}
+
+// clientFromURL builds the client for a URI; go-redis rejects unknown
+// options. Its errors are rewrapped without the URI, which may hold a password.
+func clientFromURL(u *url.URL) (redis.UniversalClient, error) {
+	base, mode, _ := strings.Cut(strings.ToLower(u.Scheme), "+")
+	plain := *u
+	plain.Scheme = base
+	var client redis.UniversalClient
+	var err error
+	switch mode {
+	case "":
+		var o *redis.Options
+		if o, err = redis.ParseURL(plain.String()); err == nil {
+			client = redis.NewClient(o)
+		}
+	case "sentinel":
+		var o *redis.FailoverOptions
+		if o, err = redis.ParseFailoverURL(plain.String()); err == nil {
+			client = redis.NewFailoverClient(o)
+		}
+	case "cluster":
+		var o *redis.ClusterOptions
+		if o, err = redis.ParseClusterURL(plain.String()); err == nil {
+			client = redis.NewClusterClient(o)
+		}
+	default:
+		err = fmt.Errorf("unknown mode %q", mode)
+	}
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("redissync: %w", err)
+	}
+	return client, nil
+}
+
+// SetLogger implements eventsync.LoggerSetter.
+func (a *Adapter) SetLogger(l *slog.Logger) { a.log.Store(l) }
+
+// State implements eventsync.StateReporter.
+func (a *Adapter) State() eventsync.AdapterState {
+	return eventsync.AdapterState{Connected: a.connected.Load(), Reconnects: a.reconnects.Load()}
+}
+
+// Subscribe implements eventsync.Adapter. It returns once Redis confirmed the
+// SUBSCRIBE; from then on one goroutine reads, and go-redis reconnects and
+// resubscribes after a lost connection.
+func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return fmt.Errorf("redissync: subscribe: %w", eventsync.ErrClosed)
+	}
+	if a.ps != nil {
+		return errors.New("redissync: subscribe: already subscribed")
+	}
+	ps := a.client.Subscribe(ctx, a.key)
+	if _, err := ps.ReceiveTimeout(ctx, 0); err != nil { // the SUBSCRIBE confirmation
+		_ = ps.Close()
+		return fmt.Errorf("redissync: subscribe %q: %w", a.key, err)
+	}
+	a.connected.Store(true)
+	loopCtx, stop := context.WithCancel(context.Background())
+	a.ps, a.stop, a.done = ps, stop, make(chan struct{})
+	go a.read(loopCtx, ps, deliver)
+	return nil
+}
+
+func (a *Adapter) read(ctx context.Context, ps *redis.PubSub, deliver func([]byte)) {
+	defer close(a.done)
+	var bo backoff.Backoff
+	for {
+		msg, err := ps.Receive(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, redis.ErrClosed) {
+				return
+			}
+			if a.connected.Swap(false) {
+				a.log.Load().Warn("redissync: subscription lost, resubscribing", "key", a.key, "err", err)
+			}
+			if backoff.Sleep(ctx, bo.Next()) != nil {
+				return
+			}
+			continue
+		}
+		switch m := msg.(type) {
+		case *redis.Message:
+			deliver([]byte(m.Payload))
+		case *redis.Subscription:
+			// Each confirmation after the first one follows a reconnect.
+			if m.Kind == "subscribe" && !a.connected.Swap(true) {
+				a.reconnects.Add(1)
+				bo.Reset()
+				a.log.Load().Info("redissync: resubscribed", "key", a.key)
+			}
+		}
+	}
+}
+
+// Publish implements eventsync.Adapter: the whole batch goes in one pipeline,
+// one round trip.
+func (a *Adapter) Publish(ctx context.Context, msgs ...[]byte) error {
+	a.mu.Lock()
+	closed := a.closed
+	a.mu.Unlock()
+	if closed {
+		return fmt.Errorf("redissync: publish: %w", eventsync.ErrClosed)
+	}
+	if len(msgs) == 1 {
+		if err := a.client.Publish(ctx, a.key, msgs[0]).Err(); err != nil {
+			return fmt.Errorf("redissync: publish: %w", err)
+		}
+		return nil
+	}
+	pipe := a.client.Pipeline()
+	for _, m := range msgs {
+		pipe.Publish(ctx, a.key, m)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("redissync: publish %d messages: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// Close implements eventsync.Adapter. Publish is synchronous, so there is
+// nothing to flush: it ends the subscription and closes the client if the
+// adapter created it.
+func (a *Adapter) Close(context.Context) error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	ps, stop, done := a.ps, a.stop, a.done
+	a.mu.Unlock()
+	var errs []error
+	if ps != nil {
+		stop()
+		if err := ps.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("redissync: close subscription: %w", err))
+		}
+		<-done
+	}
+	a.connected.Store(false)
+	if a.ownsConn {
+		if err := a.client.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("redissync: close client: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

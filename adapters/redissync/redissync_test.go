@@ -1,0 +1,227 @@
+package redissync_test
+
+import (
+	"bufio"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/adapters/adaptertest"
+	"github.com/eventsync/eventsync/adapters/redissync"
+	"github.com/eventsync/eventsync/internal/brokertest"
+	"github.com/eventsync/eventsync/internal/synctest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func redisURL(t testing.TB) string {
+	u := brokertest.URL("EVENTSYNC_REDIS_URL", "redis://127.0.0.1:6379")
+	brokertest.Require(t, "Redis", u)
+	return u
+}
+
+func TestConformance(t *testing.T) {
+	u := redisURL(t)
+	adaptertest.Run(t, func(t *testing.T, key string) eventsync.Adapter {
+		a, err := eventsync.Open(context.Background(), u, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	})
+}
+
+func TestConformanceSharedClient(t *testing.T) {
+	u := redisURL(t)
+	opts, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(opts)
+	defer client.Close()
+	adaptertest.Run(t, func(t *testing.T, key string) eventsync.Adapter { return redissync.New(client, key) })
+	if err := client.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("the adapter closed a client it did not create: %v", err)
+	}
+}
+
+func TestURLForms(t *testing.T) {
+	ctx := context.Background()
+	for _, uri := range []string{
+		"redis://127.0.0.1:6379/0",
+		"rediss://127.0.0.1:6380",
+		"redis+sentinel://127.0.0.1:26379?master_name=mymaster",
+		"redis+cluster://127.0.0.1:7000?addr=127.0.0.1:7001",
+	} {
+		a, err := eventsync.Open(ctx, uri, "k")
+		if err != nil {
+			t.Fatalf("%s: %v", uri, err)
+		}
+		a.Close(ctx)
+	}
+	_, err := eventsync.Open(ctx, "redis://:hunter2@127.0.0.1:6379?bogus=1", "k")
+	if err == nil || !strings.Contains(err.Error(), "bogus") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("unknown option: %v (must name it and never the password)", err)
+	}
+}
+
+// killClients kills the connections whose CLIENT LIST line has name=name and
+// matches pubsub (a subscriber) or not, and returns how many it killed.
+func killClients(t *testing.T, admin *redis.Client, name string, pubsub bool) int {
+	t.Helper()
+	ctx := context.Background()
+	list, err := admin.ClientList(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	sc := bufio.NewScanner(strings.NewReader(list))
+	for sc.Scan() {
+		line := sc.Text()
+		fields := map[string]string{}
+		for _, f := range strings.Fields(line) {
+			k, v, _ := strings.Cut(f, "=")
+			fields[k] = v
+		}
+		if fields["name"] != name || (fields["sub"] != "0") != pubsub {
+			continue
+		}
+		if err := admin.Do(ctx, "CLIENT", "KILL", "ID", fields["id"]).Err(); err != nil {
+			t.Fatalf("CLIENT KILL: %v", err)
+		}
+		n++
+	}
+	return n
+}
+
+func adminClient(t *testing.T, u string) *redis.Client {
+	opts, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opts)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func withName(u, name string) string {
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + "client_name=" + name
+}
+
+// The subscriber's connection is killed mid-stream: it resubscribes by
+// itself, counts the reconnect, and everything published after it is back
+// arrives. What was published while it was away is the documented loss
+// window, and the counters say exactly how much that was.
+func TestKillSubscriberConnection(t *testing.T) {
+	u := redisURL(t)
+	key := adaptertest.UniqueKey("kill-sub")
+	name := adaptertest.UniqueKey("sub")
+	pub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	sub := synctest.NewReplica(t, eventsync.Options{URI: withName(u, name), Key: key})
+
+	pub.EmitSeq(t, 0, 1000)
+	sub.Got.WaitN(t, 1000, 30*time.Second)
+	if n := killClients(t, adminClient(t, u), name, true); n != 1 {
+		t.Fatalf("killed %d subscriber connections, want 1", n)
+	}
+	pub.EmitSeq(t, 1000, 2000) // the stream goes on while the subscriber is away
+	synctest.WaitStats(t, sub.Sync, 30*time.Second, "a reconnect", func(s eventsync.Stats) bool { return s.Reconnects == 1 && s.Connected })
+	pub.EmitSeq(t, 2000, 3000)
+	evs := sub.Got.Wait(t, 30*time.Second, "the last event", func(evs []eventsync.Event) bool {
+		n := synctest.SeqNumbers(evs)
+		return len(n) > 0 && n[len(n)-1] == 2999
+	})
+	got := synctest.SeqNumbers(evs)
+	for i := 1; i < len(got); i++ {
+		if got[i] <= got[i-1] {
+			t.Fatalf("duplicate or out of order at %d: %d after %d", i, got[i], got[i-1])
+		}
+	}
+	missed := 3000 - len(got)
+	for i := 2000; i < 3000; i++ {
+		if got[len(got)-3000+i] != i {
+			t.Fatalf("event %d, published after the resubscription, is missing", i)
+		}
+	}
+	ps, ss := pub.Sync.Stats(), sub.Sync.Stats()
+	t.Logf("missed while resubscribing: %d of the 1000 published in the window; pub %+v; sub %+v", missed, ps, ss)
+	if ps.Published != 3000 || ss.Received != uint64(len(got)) || ss.Dispatched != uint64(len(got)) {
+		t.Fatalf("accounting: pub %+v sub %+v", ps, ss)
+	}
+}
+
+// The publisher's connections are killed mid-stream: events wait in the
+// outbox and all arrive.
+func TestKillPublisherConnection(t *testing.T) {
+	u := redisURL(t)
+	key := adaptertest.UniqueKey("kill-pub")
+	name := adaptertest.UniqueKey("pub")
+	pub := synctest.NewReplica(t, eventsync.Options{URI: withName(u, name), Key: key})
+	sub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	admin := adminClient(t, u)
+
+	const total = 5000
+	killed := 0
+	for i := 0; i < total; i += 500 {
+		pub.EmitSeq(t, i, i+500)
+		if i == 2000 || i == 3500 {
+			killed += killClients(t, admin, name, false)
+		}
+	}
+	if killed == 0 {
+		t.Fatal("no publisher connection to kill")
+	}
+	evs := sub.Got.Wait(t, 60*time.Second, "every event", func(evs []eventsync.Event) bool {
+		seen := map[int]bool{}
+		for _, n := range synctest.SeqNumbers(evs) {
+			seen[n] = true
+		}
+		return len(seen) == total
+	})
+	dups := len(evs) - total
+	ps := pub.Sync.Stats()
+	t.Logf("killed %d publisher connections; duplicates from retried batches: %d; pub %+v", killed, dups, ps)
+	if ps.Published != total || ps.Dropped != 0 || ps.QueueLength != 0 {
+		t.Fatalf("publisher accounting: %+v", ps)
+	}
+}
+
+func TestForeignMessageCountedAsMalformed(t *testing.T) {
+	u := redisURL(t)
+	key := adaptertest.UniqueKey("foreign")
+	sub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	pub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	if err := adminClient(t, u).Publish(context.Background(), key, "hello from redis-cli").Err(); err != nil {
+		t.Fatal(err)
+	}
+	pub.EmitSeq(t, 0, 1)
+	sub.Got.WaitN(t, 1, 30*time.Second)
+	st := synctest.WaitStats(t, sub.Sync, 10*time.Second, "malformed", func(s eventsync.Stats) bool { return s.Malformed == 1 })
+	if st.Dispatched != 1 || st.Received != 2 {
+		t.Fatalf("stats: %+v", st)
+	}
+}
+
+func TestUnreachableRedisSurfacesInErr(t *testing.T) {
+	s, err := eventsync.Configure(eventsync.NewApp(), eventsync.Options{URI: "redis://:secretpw@127.0.0.1:1/?dial_timeout=200ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Err() == nil && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s.Err() == nil || strings.Contains(s.Err().Error(), "secretpw") {
+		t.Fatalf("Err() = %v", s.Err())
+	}
+}

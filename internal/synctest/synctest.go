@@ -1,0 +1,224 @@
+// Package synctest builds replicas for the adapters' Sync-level tests and
+// benchmarks: an App with a "todos" service and a "seq" custom event, a Sync
+// on a URI, and a recorder to wait on.
+package synctest
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eventsync/eventsync"
+)
+
+// Todo is the record type of the "todos" service.
+type Todo struct {
+	ID    int    `json:"id"`
+	Title string `json:"title"`
+	Done  bool   `json:"done"`
+}
+
+// Record returns a Todo of about 256 bytes once encoded as an event.
+func Record(id int) Todo { return Todo{ID: id, Title: strings.Repeat("x", 200), Done: true} }
+
+// Seq is the data of the "seq" custom event: a sequence number.
+type Seq struct {
+	N int `json:"n"`
+}
+
+// Todos is a minimal service: Create echoes its input.
+type Todos struct{}
+
+// Create returns t.
+func (Todos) Create(_ context.Context, t Todo, _ eventsync.Params) (Todo, error) { return t, nil }
+
+// Replica is one App with a Sync.
+type Replica struct {
+	App  *eventsync.App
+	Svc  *eventsync.Service
+	Sync *eventsync.Sync
+	Got  *Recorder
+}
+
+// NewReplica configures a replica, waits until it is Ready and closes it at
+// the end of the test.
+func NewReplica(t testing.TB, opts eventsync.Options) *Replica {
+	t.Helper()
+	app := eventsync.NewApp()
+	svc, err := eventsync.Use(app, "todos", Todos{}, eventsync.CustomEvent[Seq]("seq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := eventsync.Configure(app, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = s.Close(ctx)
+	})
+	select {
+	case <-s.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatalf("replica not ready: %v", s.Err())
+	}
+	r := &Replica{App: app, Svc: svc, Sync: s, Got: NewRecorder()}
+	svc.On("seq", r.Got.Add) // "created" is left to benchmarks, unrecorded
+	return r
+}
+
+// EmitSeq emits seq events from..to-1.
+func (r *Replica) EmitSeq(t testing.TB, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		if err := r.Svc.Emit(context.Background(), "seq", Seq{N: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Recorder collects events.
+type Recorder struct {
+	mu     sync.Mutex
+	events []eventsync.Event
+	notify chan struct{}
+}
+
+// NewRecorder returns an empty recorder.
+func NewRecorder() *Recorder { return &Recorder{notify: make(chan struct{}, 1)} }
+
+// Add records ev; it is a Listener.
+func (r *Recorder) Add(ev eventsync.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, ev)
+	r.mu.Unlock()
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Events returns what was recorded so far.
+func (r *Recorder) Events() []eventsync.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]eventsync.Event(nil), r.events...)
+}
+
+// Wait returns the events once cond holds for them, or fails at the deadline.
+func (r *Recorder) Wait(t testing.TB, timeout time.Duration, what string, cond func([]eventsync.Event) bool) []eventsync.Event {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		evs := r.Events()
+		if cond(evs) {
+			return evs
+		}
+		select {
+		case <-r.notify:
+		case <-deadline.C:
+			t.Fatalf("timed out after %v waiting for %s: %d events", timeout, what, len(evs))
+		}
+	}
+}
+
+// WaitN waits for at least n events.
+func (r *Recorder) WaitN(t testing.TB, n int, timeout time.Duration) []eventsync.Event {
+	t.Helper()
+	return r.Wait(t, timeout, "events", func(evs []eventsync.Event) bool { return len(evs) >= n })
+}
+
+// SeqNumbers returns the N of every seq event recorded, in order.
+func SeqNumbers(evs []eventsync.Event) []int {
+	out := make([]int, 0, len(evs))
+	for _, ev := range evs {
+		if s, ok := ev.Data.(Seq); ok {
+			out = append(out, s.N)
+		}
+	}
+	return out
+}
+
+// WaitStats polls the Sync's counters until cond holds; counters change on
+// other goroutines and have no channel to wait on.
+func WaitStats(t testing.TB, s *eventsync.Sync, timeout time.Duration, what string, cond func(eventsync.Stats) bool) eventsync.Stats {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		st := s.Stats()
+		if cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s; stats %+v", timeout, what, st)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// BenchEndToEnd measures events per second from emitters goroutines calling
+// Emit("created", Record) on one replica to a listener on a second replica
+// with its own connection, and reports it as the events/s metric. It fails
+// if any event was lost.
+func BenchEndToEnd(b *testing.B, opts eventsync.Options, emitters int) {
+	opts.OutboxSize = max(opts.OutboxSize, b.N) // measure throughput, not the overflow policy
+	opts.InboxSize = max(opts.InboxSize, 1<<16)
+	pub := NewReplica(b, opts)
+	sub := NewReplica(b, opts)
+	var got atomicCounter
+	done := make(chan struct{})
+	target := uint64(b.N)
+	sub.Svc.On("created", func(eventsync.Event) {
+		if got.add() == target {
+			close(done)
+		}
+	})
+	rec := Record(1)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for e := range emitters {
+		n := b.N / emitters
+		if e == 0 {
+			n += b.N % emitters
+		}
+		wg.Go(func() {
+			for range n {
+				_ = pub.Svc.Emit(ctx, "created", rec)
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		b.Fatalf("lost events: %d of %d arrived; pub %+v; sub %+v", got.load(), b.N, pub.Sync.Stats(), sub.Sync.Stats())
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+}
+
+type atomicCounter struct {
+	mu sync.Mutex
+	n  uint64
+}
+
+func (c *atomicCounter) add() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	return c.n
+}
+
+func (c *atomicCounter) load() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
