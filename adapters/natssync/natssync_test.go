@@ -1,0 +1,197 @@
+package natssync_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/goleak"
+
+	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/adapters/adaptertest"
+	"github.com/eventsync/eventsync/adapters/natssync"
+	"github.com/eventsync/eventsync/adapters/natssync/embedded"
+	"github.com/eventsync/eventsync/internal/brokertest"
+	"github.com/eventsync/eventsync/internal/synctest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func natsURL(t testing.TB) string {
+	u := brokertest.URL("EVENTSYNC_NATS_URL", "nats://127.0.0.1:4222")
+	brokertest.Require(t, "NATS", u)
+	return u
+}
+
+func startEmbedded(t testing.TB) *embedded.Server {
+	srv, err := embedded.Start(embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	return srv
+}
+
+// deleteStreamLater removes the test's JetStream stream when the test ends.
+func deleteStreamLater(t testing.TB, serverURL, key string) {
+	t.Cleanup(func() {
+		nc, err := nats.Connect(serverURL)
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		if js, err := jetstream.New(nc); err == nil {
+			_ = js.DeleteStream(context.Background(), "EVENTSYNC_"+key)
+		}
+	})
+}
+
+// serverSide are the goroutines an in-process server keeps for a stream and
+// its durable consumers, which outlive the adapter by design.
+var serverSide = adaptertest.IgnoreGoroutines(
+	goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*consumer).loopAndGatherMsgs"),
+	goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*consumer).processInboundNextMsgReqs"),
+	goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*consumer).processInboundAcks"),
+	goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*stream).internalLoop"),
+	goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*stream).signalConsumersLoop"),
+	goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server/ats.Register.func1"),
+)
+
+func conformance(t *testing.T, serverURL string, durable bool) {
+	n := 0
+	adaptertest.Run(t, func(t *testing.T, key string) eventsync.Adapter {
+		uri := serverURL
+		if durable {
+			n++
+			uri += fmt.Sprintf("?durable=replica-%d&storage=memory&max_age=10m", n)
+			deleteStreamLater(t, serverURL, key)
+		}
+		a, err := eventsync.Open(context.Background(), uri, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}, serverSide)
+}
+
+func TestConformance(t *testing.T) {
+	t.Run("server", func(t *testing.T) { conformance(t, natsURL(t), false) })
+	t.Run("server-durable", func(t *testing.T) { conformance(t, natsURL(t), true) })
+	srv := startEmbedded(t)
+	t.Run("embedded", func(t *testing.T) { conformance(t, srv.URL(), false) })
+	t.Run("embedded-durable", func(t *testing.T) { conformance(t, srv.URL(), true) })
+}
+
+func TestBorrowedConnectionStaysOpen(t *testing.T) {
+	nc, err := nats.Connect(natsURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	key := adaptertest.UniqueKey("borrowed")
+	a := natssync.New(nc, key)
+	got := make(chan []byte, 1)
+	if err := a.Subscribe(context.Background(), func(b []byte) { got <- b }); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Publish(context.Background(), []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if m := <-got; string(m) != "hi" {
+		t.Fatalf("got %q", m)
+	}
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if nc.IsClosed() {
+		t.Fatal("the adapter closed a connection it did not create")
+	}
+}
+
+func TestBadURIOptions(t *testing.T) {
+	for _, uri := range []string{"nats://127.0.0.1:4222?bogus=1", "nats://127.0.0.1:4222?storage=tape", "nats://127.0.0.1:4222?max_age=soon"} {
+		if _, err := eventsync.Open(context.Background(), uri, "k"); err == nil {
+			t.Errorf("%s accepted", uri)
+		}
+	}
+	a, err := eventsync.Open(context.Background(), "nats://127.0.0.1:4222,127.0.0.1:4223", "k")
+	if err != nil {
+		t.Fatalf("server list: %v", err)
+	}
+	a.Close(context.Background())
+}
+
+// The embedded server restarts on the same port in the middle of a stream.
+// Events emitted while it is down wait in the outbox and are published after
+// the reconnect; those published after both replicas are back all arrive.
+func TestServerRestartMidStream(t *testing.T) {
+	srv := startEmbedded(t)
+	key := adaptertest.UniqueKey("restart")
+	pub := synctest.NewReplica(t, eventsync.Options{URI: srv.URL(), Key: key})
+	sub := synctest.NewReplica(t, eventsync.Options{URI: srv.URL(), Key: key})
+
+	pub.EmitSeq(t, 0, 1000)
+	sub.Got.WaitN(t, 1000, 30*time.Second)
+	srv.Stop()
+	pub.EmitSeq(t, 1000, 2000) // broker down: these wait in the outbox
+	if q := pub.Sync.Stats().QueueLength; q == 0 {
+		t.Log("outbox already empty while the server is down")
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*synctest.Replica{pub, sub} {
+		synctest.WaitStats(t, r.Sync, 30*time.Second, "reconnect", func(s eventsync.Stats) bool { return s.Reconnects >= 1 && s.Connected })
+	}
+	synctest.WaitStats(t, pub.Sync, 30*time.Second, "outbox drained", func(s eventsync.Stats) bool { return s.Published == 2000 })
+	pub.EmitSeq(t, 2000, 3000)
+	evs := sub.Got.Wait(t, 30*time.Second, "event 2999", func(evs []eventsync.Event) bool {
+		n := synctest.SeqNumbers(evs)
+		return len(n) > 0 && n[len(n)-1] == 2999
+	})
+	got := synctest.SeqNumbers(evs)
+	for i := 1; i < len(got); i++ {
+		if got[i] <= got[i-1] {
+			t.Fatalf("duplicate or out of order: %d after %d", got[i], got[i-1])
+		}
+	}
+	if tail := got[len(got)-1000:]; tail[0] != 2000 {
+		t.Fatalf("events after the restart missing: tail starts at %d", tail[0])
+	}
+	ps := pub.Sync.Stats()
+	t.Logf("delivered %d of 1000 emitted while the server was down (the rest reached the server before the subscriber resubscribed); pub %+v", len(got)-2000, ps)
+	if ps.Emitted != ps.Published+ps.Dropped || ps.Published != 3000 || ps.PublishFailures == 0 {
+		t.Fatalf("accounting: %+v", ps)
+	}
+}
+
+// A durable replica closed and reopened with the same name gets what was
+// published while it was gone.
+func TestDurableReplicaCatchesUp(t *testing.T) {
+	base := natsURL(t)
+	key := adaptertest.UniqueKey("durable")
+	deleteStreamLater(t, base, key)
+	durable := base + "?durable=" + adaptertest.UniqueKey("replica") + "&storage=memory"
+	pub := synctest.NewReplica(t, eventsync.Options{URI: base + "?durable=" + adaptertest.UniqueKey("pub") + "&storage=memory", Key: key})
+
+	first := synctest.NewReplica(t, eventsync.Options{URI: durable, Key: key})
+	pub.EmitSeq(t, 0, 100)
+	first.Got.WaitN(t, 100, 30*time.Second)
+	if err := first.Sync.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pub.EmitSeq(t, 100, 600) // the replica is gone
+	synctest.WaitStats(t, pub.Sync, 30*time.Second, "published", func(s eventsync.Stats) bool { return s.Published == 600 })
+
+	again := synctest.NewReplica(t, eventsync.Options{URI: durable, Key: key})
+	evs := again.Got.WaitN(t, 500, 30*time.Second)
+	got := synctest.SeqNumbers(evs)
+	for i, n := range got[:500] {
+		if n != 100+i {
+			t.Fatalf("catch-up event %d is %d, want %d", i, n, 100+i)
+		}
+	}
+}
