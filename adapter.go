@@ -33,6 +33,7 @@ type Adapter interface {
 type AdapterState struct {
 	Connected  bool   // the subscription is live now
 	Reconnects uint64 // how often the connection was re-established
+	Malformed  uint64 // messages the adapter refused itself (a wrong content type, say)
 }
 
 // StateReporter is implemented by adapters that track their connection; the

@@ -334,6 +334,7 @@ func (s *Sync) Stats() Stats {
 	if r, ok := s.adapter.(StateReporter); ok {
 		as := r.State()
 		st.Reconnects, st.Connected = as.Reconnects, st.Ready && as.Connected
+		st.Malformed += as.Malformed
 	}
 	return st
 }

@@ -1,0 +1,409 @@
+// Package amqpsync is the AMQP 0.9.1 (RabbitMQ) adapter, with the topology
+// of feathers-sync: a non-durable fanout exchange named after the key, and for
+// each replica its own server-named, exclusive, auto-delete queue bound to it.
+//
+// Importing it registers the schemes amqp and amqps:
+//
+//	amqp://guest:guest@localhost:5672/vhost?confirm=false&ack=manual&prefetch=500&name=replica-1
+//
+// Options: confirm (publisher confirms, default true), ack=auto|manual
+// (default auto), prefetch (with manual ack, default 1000), name (connection
+// name shown in the management UI).
+//
+// amqp091-go does not reconnect; this adapter does: when the connection or a
+// channel closes it redials with backoff, redeclares the exchange, queue and
+// binding and starts one new consumer (the old one died with its channel), so
+// there is exactly one consumer per replica after any number of reconnects.
+//
+// Delivery: with confirms on, a batch counts as sent only when RabbitMQ has
+// confirmed every message of it; unconfirmed events stay in the Sync's outbox
+// and Close returns only after the last confirm. A batch retried after a lost
+// connection can deliver some events twice. The queue is per replica and
+// auto-delete, so a replica misses what is published while it is
+// disconnected (at most once for the subscriber side).
+package amqpsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/internal/backoff"
+)
+
+func init() {
+	eventsync.Register("amqp", openURL)
+	eventsync.Register("amqps", openURL)
+}
+
+// Config tunes the adapter. The zero value means: confirms on, automatic
+// acknowledgement.
+type Config struct {
+	NoConfirms bool   // publish without publisher confirms
+	ManualAck  bool   // acknowledge each delivery after handing it to the Sync
+	Prefetch   int    // with ManualAck: unacknowledged deliveries in flight; default 1000
+	Name       string // connection name
+}
+
+// acceptedContentTypes are what eventsync and feathers-sync publish; anything
+// else is refused and counted as malformed.
+var acceptedContentTypes = map[string]bool{
+	"": true, "application/json": true, "application/octet-stream": true,
+	"application/msgpack": true, "application/x-msgpack": true, "application/bson": true,
+}
+
+// Adapter publishes to and consumes from one fanout exchange.
+type Adapter struct {
+	key  string
+	cfg  Config
+	dial func() (*amqp.Connection, error) // nil for a borrowed connection
+	log  atomic.Pointer[slog.Logger]
+
+	mu       sync.Mutex
+	conn     *amqp.Connection
+	pubCh    *amqp.Channel
+	closed   bool
+	consCh   *amqp.Channel
+	deliver  func([]byte)
+	stop     context.CancelFunc // ends the supervisor
+	stopped  context.Context
+	done     chan struct{} // closed when the supervisor has ended
+	consumer chan struct{} // closed when the current consumer goroutine has ended
+
+	connected  atomic.Bool
+	reconnects atomic.Uint64
+	malformed  atomic.Uint64
+}
+
+var (
+	_ eventsync.Adapter       = (*Adapter)(nil)
+	_ eventsync.StateReporter = (*Adapter)(nil)
+	_ eventsync.LoggerSetter  = (*Adapter)(nil)
+)
+
+// Dial returns an adapter that connects to uri on Subscribe or the first
+// Publish and reconnects by itself.
+func Dial(uri, key string, cfg Config) *Adapter {
+	a := newAdapter(key, cfg)
+	props := amqp.NewConnectionProperties()
+	if cfg.Name != "" {
+		props.SetClientConnectionName(cfg.Name)
+	}
+	a.dial = func() (*amqp.Connection, error) {
+		return amqp.DialConfig(uri, amqp.Config{Heartbeat: 10 * time.Second, Properties: props, Dial: amqp.DefaultDial(10 * time.Second)})
+	}
+	return a
+}
+
+// New returns an adapter on an existing connection, which it never closes.
+// If that connection closes, the adapter cannot redial it: it reports itself
+// disconnected and Publish fails until it is closed.
+func New(conn *amqp.Connection, key string, cfg Config) *Adapter {
+	a := newAdapter(key, cfg)
+	a.conn = conn
+	return a
+}
+
+func newAdapter(key string, cfg Config) *Adapter {
+	if cfg.Prefetch <= 0 {
+		cfg.Prefetch = 1000
+	}
+	a := &Adapter{key: key, cfg: cfg}
+	a.log.Store(slog.Default())
+	return a
+}
+
+func openURL(_ context.Context, u *url.URL, key string) (eventsync.Adapter, error) {
+	if err := eventsync.CheckQuery(u, "confirm", "ack", "prefetch", "name"); err != nil {
+		return nil, fmt.Errorf("amqpsync: %w", err)
+	}
+	q := u.Query()
+	var cfg Config
+	switch q.Get("confirm") {
+	case "", "true":
+	case "false":
+		cfg.NoConfirms = true
+	default:
+		return nil, fmt.Errorf("amqpsync: confirm must be true or false")
+	}
+	switch q.Get("ack") {
+	case "", "auto":
+	case "manual":
+		cfg.ManualAck = true
+	default:
+		return nil, fmt.Errorf("amqpsync: ack must be auto or manual")
+	}
+	if p := q.Get("prefetch"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("amqpsync: prefetch must be a positive number")
+		}
+		cfg.Prefetch = n
+	}
+	cfg.Name = q.Get("name")
+	plain := *u
+	plain.RawQuery = ""
+	return Dial(plain.String(), key, cfg), nil
+}
+
+// SetLogger implements eventsync.LoggerSetter.
+func (a *Adapter) SetLogger(l *slog.Logger) { a.log.Store(l) }
+
+// State implements eventsync.StateReporter.
+func (a *Adapter) State() eventsync.AdapterState {
+	return eventsync.AdapterState{Connected: a.connected.Load(), Reconnects: a.reconnects.Load(), Malformed: a.malformed.Load()}
+}
+
+// connect dials (if the adapter owns the connection and has none alive),
+// declares the exchange and opens the publishing channel. The caller holds a.mu.
+func (a *Adapter) connect() error {
+	if a.conn == nil || a.conn.IsClosed() {
+		if a.dial == nil {
+			return errors.New("borrowed connection is closed")
+		}
+		conn, err := a.dial()
+		if err != nil {
+			return fmt.Errorf("dial: %w", err)
+		}
+		a.conn = conn
+	}
+	if a.pubCh == nil || a.pubCh.IsClosed() {
+		ch, err := a.conn.Channel()
+		if err != nil {
+			return fmt.Errorf("channel: %w", err)
+		}
+		if err := declareExchange(ch, a.key); err != nil {
+			ch.Close()
+			return err
+		}
+		if !a.cfg.NoConfirms {
+			if err := ch.Confirm(false); err != nil {
+				ch.Close()
+				return fmt.Errorf("confirm mode: %w", err)
+			}
+		}
+		a.pubCh = ch
+	}
+	return nil
+}
+
+// declareExchange declares the fanout exchange. An exchange of another type
+// under the same name closes the channel with PRECONDITION_FAILED, which is
+// reported as such instead of a hang.
+func declareExchange(ch *amqp.Channel, key string) error {
+	if err := ch.ExchangeDeclare(key, amqp.ExchangeFanout, false, false, false, false, nil); err != nil {
+		var aerr *amqp.Error
+		if errors.As(err, &aerr) && aerr.Code == amqp.PreconditionFailed {
+			return fmt.Errorf("exchange %q exists with other settings (feathers-sync needs a non-durable fanout exchange): %w", key, err)
+		}
+		return fmt.Errorf("declare exchange %q: %w", key, err)
+	}
+	return nil
+}
+
+// consume declares this replica's queue, binds it and starts one consumer
+// goroutine. The caller holds a.mu.
+func (a *Adapter) consume() (closed chan *amqp.Error, err error) {
+	ch, err := a.conn.Channel()
+	if err != nil {
+		return nil, fmt.Errorf("channel: %w", err)
+	}
+	fail := func(e error) (chan *amqp.Error, error) { ch.Close(); return nil, e }
+	if err := declareExchange(ch, a.key); err != nil {
+		return fail(err)
+	}
+	q, err := ch.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		return fail(fmt.Errorf("declare queue: %w", err))
+	}
+	if err := ch.QueueBind(q.Name, "", a.key, false, nil); err != nil {
+		return fail(fmt.Errorf("bind queue: %w", err))
+	}
+	if a.cfg.ManualAck {
+		if err := ch.Qos(a.cfg.Prefetch, 0, false); err != nil {
+			return fail(fmt.Errorf("qos: %w", err))
+		}
+	}
+	deliveries, err := ch.Consume(q.Name, "", !a.cfg.ManualAck, true, false, false, nil)
+	if err != nil {
+		return fail(fmt.Errorf("consume: %w", err))
+	}
+	closed = ch.NotifyClose(make(chan *amqp.Error, 1))
+	a.consCh = ch
+	done := make(chan struct{})
+	a.consumer = done
+	go func() {
+		defer close(done)
+		for d := range deliveries {
+			if acceptedContentTypes[d.ContentType] {
+				a.deliver(d.Body)
+			} else {
+				a.malformed.Add(1)
+				a.log.Load().Warn("amqpsync: message with unexpected content type refused", "contentType", d.ContentType)
+			}
+			if a.cfg.ManualAck {
+				_ = d.Ack(false)
+			}
+		}
+	}()
+	return closed, nil
+}
+
+// Subscribe implements eventsync.Adapter. It returns once the queue is bound
+// and the consumer started; a supervisor then keeps it alive.
+func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return fmt.Errorf("amqpsync: subscribe: %w", eventsync.ErrClosed)
+	}
+	if a.deliver != nil {
+		return errors.New("amqpsync: subscribe: already subscribed")
+	}
+	a.deliver = deliver
+	if err := a.connect(); err != nil {
+		a.deliver = nil
+		return fmt.Errorf("amqpsync: subscribe: %w", err)
+	}
+	closed, err := a.consume()
+	if err != nil {
+		a.deliver = nil
+		return fmt.Errorf("amqpsync: subscribe: %w", err)
+	}
+	a.connected.Store(true)
+	a.stopped, a.stop = context.WithCancel(context.Background())
+	a.done = make(chan struct{})
+	go a.supervise(closed, a.conn, a.conn.NotifyClose(make(chan *amqp.Error, 1)))
+	return nil
+}
+
+// supervise waits for the consumer's channel or the connection to close,
+// then rebuilds everything with backoff until it works or Close is called.
+func (a *Adapter) supervise(chClosed chan *amqp.Error, watched *amqp.Connection, connClosed chan *amqp.Error) {
+	defer close(a.done)
+	for {
+		var reason *amqp.Error
+		select {
+		case <-a.stopped.Done():
+			return
+		case reason = <-chClosed:
+		case reason = <-connClosed:
+		}
+		a.connected.Store(false)
+		a.log.Load().Warn("amqpsync: connection or channel closed, reconnecting", "key", a.key, "reason", reason)
+		var bo backoff.Backoff
+		for {
+			if backoff.Sleep(a.stopped, bo.Next()) != nil {
+				return
+			}
+			var err error
+			a.mu.Lock()
+			if a.closed {
+				a.mu.Unlock()
+				return
+			}
+			if a.consumer != nil {
+				a.mu.Unlock()
+				<-a.consumer // the old consumer's deliveries are closed with its channel
+				a.mu.Lock()
+			}
+			if a.conn == watched && !a.conn.IsClosed() && reason != nil && !reason.Recover && a.dial != nil {
+				_ = a.conn.Close() // a connection-level failure: start from a fresh connection
+			}
+			if err = a.connect(); err == nil {
+				chClosed, err = a.consume()
+			}
+			if err == nil && watched != a.conn {
+				watched, connClosed = a.conn, a.conn.NotifyClose(make(chan *amqp.Error, 1))
+			}
+			a.mu.Unlock()
+			if err == nil {
+				a.connected.Store(true)
+				a.reconnects.Add(1)
+				a.log.Load().Info("amqpsync: reconnected", "key", a.key)
+				break
+			}
+			a.log.Load().Warn("amqpsync: reconnect failed", "key", a.key, "err", err)
+		}
+	}
+}
+
+// Publish implements eventsync.Adapter. With confirms it waits until
+// RabbitMQ confirmed every message of the batch.
+func (a *Adapter) Publish(ctx context.Context, msgs ...[]byte) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return fmt.Errorf("amqpsync: publish: %w", eventsync.ErrClosed)
+	}
+	if err := a.connect(); err != nil {
+		return fmt.Errorf("amqpsync: publish: %w", err)
+	}
+	confirms := make([]*amqp.DeferredConfirmation, 0, len(msgs))
+	for _, m := range msgs {
+		dc, err := a.pubCh.PublishWithDeferredConfirmWithContext(ctx, a.key, "", false, false, amqp.Publishing{Body: m})
+		if err != nil {
+			return fmt.Errorf("amqpsync: publish: %w", err)
+		}
+		confirms = append(confirms, dc)
+	}
+	if a.cfg.NoConfirms {
+		return nil
+	}
+	for _, dc := range confirms {
+		ok, err := dc.WaitContext(ctx)
+		if err != nil {
+			return fmt.Errorf("amqpsync: publish: waiting for confirms: %w", err)
+		}
+		if !ok {
+			return fmt.Errorf("amqpsync: publish: RabbitMQ refused (nacked) a message of the batch")
+		}
+	}
+	return nil
+}
+
+// Close implements eventsync.Adapter. Publish waits for its confirms, so
+// there is nothing outstanding: it stops the supervisor and the consumer and
+// closes what it opened.
+func (a *Adapter) Close(ctx context.Context) error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	stop, done := a.stop, a.done
+	a.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var errs []error
+	for _, ch := range []*amqp.Channel{a.consCh, a.pubCh} {
+		if ch != nil && !ch.IsClosed() {
+			errs = append(errs, ch.Close())
+		}
+	}
+	if a.consumer != nil {
+		<-a.consumer // its deliveries ended with its channel
+	}
+	if a.dial != nil && a.conn != nil && !a.conn.IsClosed() {
+		errs = append(errs, a.conn.Close())
+	}
+	a.connected.Store(false)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("amqpsync: close: %w", err)
+	}
+	return nil
+}

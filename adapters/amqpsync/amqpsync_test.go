@@ -1,0 +1,221 @@
+package amqpsync_test
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.uber.org/goleak"
+
+	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/adapters/adaptertest"
+	"github.com/eventsync/eventsync/adapters/amqpsync"
+	"github.com/eventsync/eventsync/internal/brokertest"
+	"github.com/eventsync/eventsync/internal/synctest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func amqpURL(t testing.TB) string {
+	u := brokertest.URL("EVENTSYNC_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+	brokertest.Require(t, "RabbitMQ", u)
+	return u
+}
+
+func TestConformance(t *testing.T) {
+	u := amqpURL(t)
+	for _, params := range []string{"", "?confirm=false", "?ack=manual&prefetch=100"} {
+		t.Run("params="+params, func(t *testing.T) {
+			adaptertest.Run(t, func(t *testing.T, key string) eventsync.Adapter {
+				a, err := eventsync.Open(context.Background(), u+params, key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return a
+			})
+		})
+	}
+}
+
+func TestBorrowedConnection(t *testing.T) {
+	conn, err := amqp.Dial(amqpURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	a := amqpsync.New(conn, adaptertest.UniqueKey("borrowed"), amqpsync.Config{})
+	got := make(chan []byte, 1)
+	if err := a.Subscribe(context.Background(), func(b []byte) { got <- b }); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Publish(context.Background(), []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if m := <-got; string(m) != "hi" {
+		t.Fatalf("got %q", m)
+	}
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if conn.IsClosed() {
+		t.Fatal("the adapter closed a connection it did not create")
+	}
+}
+
+// Feathers-sync loses events when its process exits within about two
+// seconds of publishing; with confirms, Close returns only when RabbitMQ has
+// every event.
+func TestTenThousandEventsRightBeforeClose(t *testing.T) {
+	u := amqpURL(t)
+	key := adaptertest.UniqueKey("close")
+	sub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	pub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	pub.EmitSeq(t, 0, 10_000)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := pub.Sync.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := pub.Sync.Stats(); st.Published != 10_000 {
+		t.Fatalf("published %+v", st)
+	}
+	got := synctest.SeqNumbers(sub.Got.WaitN(t, 10_000, 60*time.Second))
+	for i, n := range got {
+		if n != i {
+			t.Fatalf("event %d is %d", i, n)
+		}
+	}
+}
+
+func closeAllConnections(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command("rabbitmqctl", "close_all_connections", "eventsync test").CombinedOutput()
+	if err != nil {
+		t.Fatalf("rabbitmqctl close_all_connections: %v: %s", err, out)
+	}
+}
+
+func consumerCount(t *testing.T, u, key string) int {
+	t.Helper()
+	out, err := exec.Command("rabbitmqctl", "list_consumers", "-q", "queue_name", "channel_pid").CombinedOutput()
+	if err != nil {
+		t.Fatalf("rabbitmqctl list_consumers: %v: %s", err, out)
+	}
+	// Our queues are server-named (amq.gen-...); count consumers bound to the
+	// key's exchange via list_bindings.
+	bind, err := exec.Command("rabbitmqctl", "list_bindings", "-q", "source_name", "destination_name").CombinedOutput()
+	if err != nil {
+		t.Fatalf("rabbitmqctl list_bindings: %v: %s", err, bind)
+	}
+	queues := map[string]bool{}
+	for _, line := range strings.Split(string(bind), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == key {
+			queues[f[1]] = true
+		}
+	}
+	n := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 1 && queues[f[0]] {
+			n++
+		}
+	}
+	return n
+}
+
+// The broker closes every connection in the middle of a stream: nothing
+// queued on the publishing side is lost, and each replica has exactly one
+// consumer afterwards.
+func TestBrokerClosesConnections(t *testing.T) {
+	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
+		t.Skip("rabbitmqctl not installed")
+	}
+	u := amqpURL(t)
+	key := adaptertest.UniqueKey("closeall")
+	pub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	sub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	pub.EmitSeq(t, 0, 2000)
+	sub.Got.WaitN(t, 2000, 30*time.Second)
+
+	pub.EmitSeq(t, 2000, 4000)
+	closeAllConnections(t)
+	pub.EmitSeq(t, 4000, 6000)
+	for _, r := range []*synctest.Replica{pub, sub} {
+		synctest.WaitStats(t, r.Sync, 30*time.Second, "reconnect", func(s eventsync.Stats) bool { return s.Reconnects >= 1 && s.Connected })
+	}
+	synctest.WaitStats(t, pub.Sync, 30*time.Second, "outbox drained", func(s eventsync.Stats) bool { return s.Published == 6000 })
+	pub.EmitSeq(t, 6000, 7000)
+	evs := sub.Got.Wait(t, 30*time.Second, "event 6999", func(evs []eventsync.Event) bool {
+		n := synctest.SeqNumbers(evs)
+		return len(n) > 0 && n[len(n)-1] == 6999
+	})
+	got := synctest.SeqNumbers(evs)
+	seen := map[int]int{}
+	for _, n := range got {
+		seen[n]++
+	}
+	for i := 6000; i < 7000; i++ {
+		if seen[i] != 1 {
+			t.Fatalf("event %d after the reconnect delivered %d times", i, seen[i])
+		}
+	}
+	ps := pub.Sync.Stats()
+	t.Logf("subscriber got %d distinct of 7000 (%d deliveries); pub %+v", len(seen), len(got), ps)
+	if ps.Dropped != 0 || ps.Emitted != 7000 {
+		t.Fatalf("publisher lost events: %+v", ps)
+	}
+	if n := consumerCount(t, u, key); n != 2 {
+		t.Fatalf("%d consumers on the key's queues after reconnect, want 2 (one per replica)", n)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	u := amqpURL(t)
+	key := adaptertest.UniqueKey("bad")
+	sub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	conn, err := amqp.Dial(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, p := range []amqp.Publishing{
+		{Body: []byte("garbage")},
+		{Body: []byte(`{"event":"seq","path":"todos","data":{"n":1}}`), ContentType: "text/xml"},
+		{Body: []byte(`{"event":"seq","path":"todos","data":{"n":2}}`)},
+	} {
+		if err := ch.PublishWithContext(ctx, key, "", false, false, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := sub.Got.WaitN(t, 1, 30*time.Second)
+	if n := synctest.SeqNumbers(got); n[0] != 2 {
+		t.Fatalf("got %v", n)
+	}
+	synctest.WaitStats(t, sub.Sync, 10*time.Second, "2 malformed", func(s eventsync.Stats) bool { return s.Malformed == 2 })
+
+	// An exchange of another type under the key: a clear error, not a hang.
+	other := adaptertest.UniqueKey("direct")
+	if err := ch.ExchangeDeclare(other, "direct", false, true, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	a, err := eventsync.Open(ctx, u, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err = a.Subscribe(sctx, func([]byte) {})
+	if err == nil || !strings.Contains(err.Error(), "fanout") {
+		t.Fatalf("exchange of another type: %v", err)
+	}
+}

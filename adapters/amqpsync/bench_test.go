@@ -1,0 +1,90 @@
+package amqpsync_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/adapters/adaptertest"
+	"github.com/eventsync/eventsync/internal/synctest"
+	"github.com/eventsync/eventsync/serializer"
+)
+
+// BenchmarkEndToEnd: App.Emit on one replica to a listener on another,
+// through RabbitMQ, with publisher confirms on and off.
+func BenchmarkEndToEnd(b *testing.B) {
+	u := amqpURL(b)
+	for _, params := range []string{"", "?confirm=false"} {
+		b.Run(fmt.Sprintf("confirms=%v", params == ""), func(b *testing.B) {
+			synctest.BenchEndToEnd(b, eventsync.Options{URI: u + params, Key: adaptertest.UniqueKey("bench")}, 4)
+		})
+	}
+}
+
+// BenchmarkRaw is bare amqp091-go: one publisher on a fanout exchange with
+// confirms waited per batch of 512, one auto-ack consumer counting.
+func BenchmarkRaw(b *testing.B) {
+	u := amqpURL(b)
+	msg, _ := serializer.JSON.Encode(&serializer.Message{Event: "created", Path: "todos", Data: synctest.Record(1), Origin: "0123456789abcdef"})
+	pubConn, err := amqp.Dial(u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pubConn.Close()
+	subConn, err := amqp.Dial(u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer subConn.Close()
+	key := adaptertest.UniqueKey("raw")
+	pch, _ := pubConn.Channel()
+	sch, _ := subConn.Channel()
+	if err := pch.ExchangeDeclare(key, "fanout", false, true, false, false, nil); err != nil {
+		b.Fatal(err)
+	}
+	pch.Confirm(false)
+	q, _ := sch.QueueDeclare("", false, true, true, false, nil)
+	sch.QueueBind(q.Name, "", key, false, nil)
+	deliveries, err := sch.Consume(q.Name, "", true, true, false, false, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var got atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		for range deliveries {
+			if got.Add(1) == int64(b.N) {
+				close(done)
+			}
+		}
+	}()
+	ctx := context.Background()
+	b.ResetTimer()
+	start := time.Now()
+	for sent := 0; sent < b.N; {
+		n := min(512, b.N-sent)
+		dcs := make([]*amqp.DeferredConfirmation, 0, n)
+		for range n {
+			dc, err := pch.PublishWithDeferredConfirmWithContext(ctx, key, "", false, false, amqp.Publishing{Body: msg})
+			if err != nil {
+				b.Fatal(err)
+			}
+			dcs = append(dcs, dc)
+		}
+		for _, dc := range dcs {
+			dc.Wait()
+		}
+		sent += n
+	}
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		b.Fatalf("raw: %d of %d arrived", got.Load(), b.N)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
