@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -49,4 +51,36 @@ func indexComma(s string) int {
 		}
 	}
 	return -1
+}
+
+// Missing skips the test, or fails it when CI=true, because what names is
+// not available.
+func Missing(t testing.TB, what string, err error) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s not available (CI=true, so this fails): %v", what, err)
+	}
+	t.Skipf("%s not available: %v (set CI=true to fail instead)", what, err)
+}
+
+// NodeDir returns the nodetest directory (with node_modules installed by
+// `npm ci`) found from the test's working directory upwards, and the node
+// binary, or skips/fails the test as Missing does.
+func NodeDir(t testing.TB) (dir, node string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		Missing(t, "node", err)
+	}
+	wd, _ := os.Getwd()
+	for d := wd; ; d = filepath.Dir(d) {
+		candidate := filepath.Join(d, "nodetest")
+		if _, err := os.Stat(filepath.Join(candidate, "node_modules")); err == nil {
+			return candidate, node
+		}
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil || filepath.Dir(d) == d {
+			Missing(t, "nodetest/node_modules (run: cd nodetest && npm ci)", os.ErrNotExist)
+			return "", ""
+		}
+	}
 }
