@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/eventsync/eventsync"
+)
+
+// benchResult is what --json prints.
+type benchResult struct {
+	Mode         string  `json:"mode"`
+	Events       int     `json:"events"`
+	Seconds      float64 `json:"seconds"`
+	EventsPerSec float64 `json:"eventsPerSec"`
+	P50us        float64 `json:"p50us"`
+	P99us        float64 `json:"p99us"`
+	Lost         int     `json:"lost"`
+}
+
+// BenchRecord is the record bench sends: a send time for latency and padding
+// to the requested size.
+type BenchRecord struct {
+	SentNs int64  `json:"sentNs"`
+	Seq    int    `json:"seq"`
+	Pad    string `json:"pad"`
+}
+
+// benchService lets bench emit "created" through a real service call path.
+type benchService struct{}
+
+func (benchService) Create(ctx context.Context, r BenchRecord, p eventsync.Params) (BenchRecord, error) {
+	return r, nil
+}
+
+func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	n := fs.Int("n", 100_000, "events to send")
+	size := fs.Int("size", 256, "approximate bytes per event on the wire")
+	publishers := fs.Int("publishers", 1, "emitting goroutines")
+	raw := fs.Bool("raw", false, "bare adapters: no App, Sync or serializer")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parse(fs, c, args, stderr); err != nil {
+		return err
+	}
+	if *n < 1 || *publishers < 1 {
+		return errors.New("--n and --publishers must be positive")
+	}
+	m := &meter{n: *n, arrived: make([]time.Duration, 0, *n), done: make(chan struct{})}
+	var err error
+	if *raw {
+		err = benchRaw(ctx, c, m, *size, *publishers, stderr)
+	} else {
+		err = benchSync(ctx, c, m, *size, *publishers, stderr)
+	}
+	if err != nil {
+		return err
+	}
+	res := m.result(*raw)
+	if *asJSON {
+		b, _ := json.Marshal(res)
+		fmt.Fprintf(stdout, "%s\n", b)
+	} else {
+		fmt.Fprintf(stdout, "%s: %d events in %.2fs: %.0f events/s, p50 %.0fµs, p99 %.0fµs, lost %d\n",
+			res.Mode, res.Events, res.Seconds, res.EventsPerSec, res.P50us, res.P99us, res.Lost)
+	}
+	return nil
+}
+
+// meter collects arrival latencies until n arrived or it is stopped.
+type meter struct {
+	n       int
+	mu      sync.Mutex
+	arrived []time.Duration
+	done    chan struct{}
+	start   time.Time
+	end     time.Time
+}
+
+func (m *meter) arrive(sentNs int64) {
+	lat := time.Duration(time.Now().UnixNano() - sentNs)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.arrived) >= m.n {
+		return
+	}
+	m.arrived = append(m.arrived, lat)
+	if len(m.arrived) == m.n {
+		m.end = time.Now()
+		close(m.done)
+	}
+}
+
+func (m *meter) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.arrived)
+}
+
+// wait waits for every event, printing progress to stderr each second; it
+// gives up when nothing arrives for 10 seconds.
+func (m *meter) wait(ctx context.Context, stderr io.Writer) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	last, idle := 0, 0
+	for {
+		select {
+		case <-m.done:
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			got := m.count()
+			fmt.Fprintf(stderr, "bench: %d/%d arrived\n", got, m.n)
+			if got == last {
+				if idle++; idle >= 10 {
+					return
+				}
+			} else {
+				last, idle = got, 0
+			}
+		}
+	}
+}
+
+func (m *meter) result(raw bool) benchResult {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	end := m.end
+	if end.IsZero() {
+		end = time.Now()
+	}
+	lat := slices.Clone(m.arrived)
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds())
+	}
+	secs := end.Sub(m.start).Seconds()
+	mode := "eventsync"
+	if raw {
+		mode = "raw"
+	}
+	return benchResult{Mode: mode, Events: m.n, Seconds: secs, EventsPerSec: float64(len(lat)) / secs,
+		P50us: pct(0.50), P99us: pct(0.99), Lost: m.n - len(lat)}
+}
+
+// split runs fn(i) for i in [0,n) on p goroutines.
+func split(n, p int, fn func(i int)) {
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range p {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func benchSync(ctx context.Context, c *common, m *meter, size, publishers int, stderr io.Writer) error {
+	var syncs []*eventsync.Sync
+	defer func() {
+		for _, s := range syncs {
+			s.Close(context.Background())
+		}
+	}()
+	var svcs []*eventsync.Service
+	for range 2 {
+		app := eventsync.NewApp()
+		svc, err := eventsync.Use(app, "bench", benchService{})
+		if err != nil {
+			return err
+		}
+		s, err := eventsync.Configure(app, eventsync.Options{URI: c.uri, Key: c.key, OutboxSize: m.n, InboxSize: 1 << 16})
+		if err != nil {
+			return err
+		}
+		syncs = append(syncs, s)
+		if err := waitReady(ctx, s, c); err != nil {
+			return err
+		}
+		svcs = append(svcs, svc)
+	}
+	svcs[1].On("created", func(e eventsync.Event) { m.arrive(e.Data.(BenchRecord).SentNs) })
+	pad := strings.Repeat("x", max(0, size-180)) // the envelope and context take about 180 bytes
+	m.start = time.Now()
+	split(m.n, publishers, func(i int) {
+		svcs[0].Create(ctx, BenchRecord{SentNs: time.Now().UnixNano(), Seq: i, Pad: pad}, nil)
+	})
+	m.wait(ctx, stderr)
+	return nil
+}
+
+func benchRaw(ctx context.Context, c *common, m *meter, size, publishers int, stderr io.Writer) error {
+	uri, _, err := splitSerializer(c.uri)
+	if err != nil {
+		return err
+	}
+	pub, err := eventsync.Open(ctx, uri, c.key)
+	if err != nil {
+		return err
+	}
+	defer pub.Close(context.Background())
+	sub, err := eventsync.Open(ctx, uri, c.key)
+	if err != nil {
+		return err
+	}
+	defer sub.Close(context.Background())
+	sctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	if err := sub.Subscribe(sctx, func(msg []byte) {
+		if len(msg) >= 8 {
+			m.arrive(int64(binary.BigEndian.Uint64(msg)))
+		}
+	}); err != nil {
+		return fmt.Errorf("broker %s: %w", eventsync.RedactURI(c.uri), err)
+	}
+	m.start = time.Now()
+	const batch = 512
+	split((m.n+batch-1)/batch, publishers, func(b int) {
+		count := min(batch, m.n-b*batch)
+		msgs := make([][]byte, count)
+		for i := range msgs {
+			msg := make([]byte, max(size, 8))
+			binary.BigEndian.PutUint64(msg, uint64(time.Now().UnixNano()))
+			msgs[i] = msg
+		}
+		if err := pub.Publish(ctx, msgs...); err != nil {
+			fmt.Fprintln(stderr, "bench: publish:", redactErr(err, c.uri))
+		}
+	})
+	m.wait(ctx, stderr)
+	return nil
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestTailAndPublish(t *testing.T) {
+	ctx := context.Background()
+	var out, errOut syncBuffer
+	tailDone := make(chan error, 1)
+	go func() {
+		tailDone <- run(ctx, []string{"tail", "--uri", "mem://cli", "--key", "k", "--count", "3", "--json"}, &out, &errOut)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(errOut.String(), "listening") {
+		if time.Now().After(deadline) {
+			t.Fatalf("tail did not start: %s", errOut.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	var pubOut bytes.Buffer
+	err := run(ctx, []string{"publish", "--uri", "mem://cli", "--key", "k", "--path", "todos", "--event", "created",
+		"--data", `{"id":1,"title":"x"}`, "--count", "2"}, &pubOut, &errOut)
+	if err != nil || !strings.Contains(pubOut.String(), "published 2 todos created") {
+		t.Fatalf("publish: %v %s", err, pubOut.String())
+	}
+	if err := run(ctx, []string{"publish", "--uri", "mem://cli", "--key", "k", "--path", "todos", "--event", "progress", "--data", `5`}, &pubOut, &errOut); err != nil {
+		t.Fatalf("publish custom event: %v", err)
+	}
+	if err := <-tailDone; err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("tail printed %d lines: %s", len(lines), out.String())
+	}
+	var first, last tailLine
+	json.Unmarshal([]byte(lines[0]), &first)
+	json.Unmarshal([]byte(lines[2]), &last)
+	if first.Event != "created" || first.Path != "todos" || first.Origin == "" || first.Data.(map[string]any)["title"] != "x" {
+		t.Fatalf("first line: %s", lines[0])
+	}
+	if last.Event != "progress" || last.Data != 5.0 {
+		t.Fatalf("last line: %s", lines[2])
+	}
+}
+
+func TestBench(t *testing.T) {
+	for _, raw := range []bool{false, true} {
+		args := []string{"bench", "--uri", "mem://bench", "--n", "2000", "--publishers", "2", "--json"}
+		if raw {
+			args = append(args, "--raw")
+		}
+		var out, errOut syncBuffer
+		if err := run(context.Background(), args, &out, &errOut); err != nil {
+			t.Fatal(err)
+		}
+		var res benchResult
+		if err := json.Unmarshal([]byte(out.String()), &res); err != nil {
+			t.Fatalf("%v: %s", err, out.String())
+		}
+		if res.Events != 2000 || res.Lost != 0 || res.EventsPerSec <= 0 || res.P99us < res.P50us {
+			t.Fatalf("bench result: %+v", res)
+		}
+	}
+}
+
+func TestUnreachableBrokerFailsPromptlyWithoutPassword(t *testing.T) {
+	for _, cmd := range []string{"tail", "publish", "bench"} {
+		args := []string{cmd, "--uri", "redis://:hunter2@127.0.0.1:1/?dial_timeout=100ms", "--timeout", "1s", "--path", "todos", "--n", "10"}
+		if cmd == "tail" {
+			args = args[:5]
+		}
+		var out, errOut syncBuffer
+		start := time.Now()
+		err := run(context.Background(), args, &out, &errOut)
+		if err == nil {
+			t.Fatalf("%s against a dead broker succeeded", cmd)
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("%s took %v to give up", cmd, time.Since(start))
+		}
+		all := err.Error() + out.String() + errOut.String()
+		if strings.Contains(all, "hunter2") {
+			t.Fatalf("%s printed the password: %s", cmd, all)
+		}
+	}
+	if err := run(context.Background(), []string{"bogus"}, &syncBuffer{}, &syncBuffer{}); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}
