@@ -105,7 +105,7 @@ type replica struct {
 	got  *recorder
 }
 
-func newApp(t *testing.T) (*eventsync.App, *eventsync.Service) {
+func newApp(t testing.TB) (*eventsync.App, *eventsync.Service) {
 	t.Helper()
 	app := eventsync.NewApp()
 	svc, err := eventsync.Use(app, "todos", &TodoService{}, eventsync.CustomEvent[Progress]("progress"))
@@ -115,7 +115,7 @@ func newApp(t *testing.T) (*eventsync.App, *eventsync.Service) {
 	return app, svc
 }
 
-func newReplica(t *testing.T, bus string, opts eventsync.Options) *replica {
+func newReplica(t testing.TB, bus string, opts eventsync.Options) *replica {
 	t.Helper()
 	app, svc := newApp(t)
 	if opts.URI == "" && opts.Adapter == nil {
@@ -138,7 +138,7 @@ func newReplica(t *testing.T, bus string, opts eventsync.Options) *replica {
 	return r
 }
 
-func waitReady(t *testing.T, s *eventsync.Sync) {
+func waitReady(t testing.TB, s *eventsync.Sync) {
 	t.Helper()
 	select {
 	case <-s.Ready():

@@ -14,8 +14,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/eventsync/eventsync"
-	_ "github.com/eventsync/eventsync/adapters/all"
 	"github.com/eventsync/eventsync/adapters/adaptertest"
+	_ "github.com/eventsync/eventsync/adapters/all"
 	"github.com/eventsync/eventsync/internal/brokertest"
 	"github.com/eventsync/eventsync/internal/synctest"
 )
@@ -304,4 +304,3 @@ func TestKeyIsolation(t *testing.T) {
 		t.Fatalf("go on key B saw key A's events: %+v", goB.sync.Stats())
 	}
 }
-

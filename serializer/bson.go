@@ -13,7 +13,9 @@ import (
 // and time.Time at millisecond precision in UTC (BSON datetimes hold
 // milliseconds). uint64 values above 2^63-1 cannot be encoded. Struct fields
 // use their bson tags, or json tags when none is set. Nested documents decode
-// into map[string]any where the target type leaves the choice open.
+// into map[string]any where the target type leaves the choice open, and
+// generic integers as int32 or int64. Nil slices and maps are encoded as
+// empty ones, so nil and empty do not stay apart.
 var BSON Serializer = bsonSerializer{}
 
 type bsonSerializer struct{}
@@ -41,8 +43,17 @@ type bsonEnvelope struct {
 	Context *Context      `bson:"context"`
 }
 
+// bsonRegistry decodes arrays in generic data as []any rather than bson.A,
+// so that listeners see the same types as with JSON.
+var bsonRegistry = func() *bson.Registry {
+	r := bson.NewRegistry()
+	r.RegisterTypeMapEntry(bson.TypeArray, reflect.TypeFor[[]any]())
+	return r
+}()
+
 func newBSONDecoder(b []byte) *bson.Decoder {
 	dec := bson.NewDecoder(bson.NewDocumentReader(bytes.NewReader(b)))
+	dec.SetRegistry(bsonRegistry)
 	dec.DefaultDocumentMap()
 	dec.UseJSONStructTags()
 	dec.BinaryAsSlice()
@@ -52,6 +63,12 @@ func newBSONDecoder(b []byte) *bson.Decoder {
 // Decode keeps the whole document as Envelope.Data: DecodeData reads the
 // "data" field from it with the target type in hand.
 func (bsonSerializer) Decode(b []byte, e *Envelope) error {
+	// Check first: the driver's streaming decoder misreads some valid but
+	// exotic values (JavaScript, DBPointer and the like) and then allocates
+	// whatever length it reads, gigabytes included (found by FuzzDecodeBSON).
+	if err := checkBSON(b, 0); err != nil {
+		return fmt.Errorf("serializer: bson decode: %w", err)
+	}
 	var w bsonEnvelope
 	if err := newBSONDecoder(b).Decode(&w); err != nil {
 		return fmt.Errorf("serializer: bson decode: %w", err)
@@ -71,6 +88,9 @@ func (bsonSerializer) DecodeData(doc []byte, v any) error {
 	if target.Kind() != reflect.Pointer || target.IsNil() {
 		return fmt.Errorf("serializer: bson decode data: target must be a non-nil pointer, not %T", v)
 	}
+	if err := checkBSON(doc, 0); err != nil {
+		return fmt.Errorf("serializer: bson decode data: %w", err)
+	}
 	holder := reflect.New(reflect.StructOf([]reflect.StructField{{
 		Name: "Data", Type: target.Elem().Type(), Tag: `bson:"data"`,
 	}}))
@@ -78,5 +98,34 @@ func (bsonSerializer) DecodeData(doc []byte, v any) error {
 		return fmt.Errorf("serializer: bson decode data: %w", err)
 	}
 	target.Elem().Set(holder.Elem().Field(0))
+	return nil
+}
+
+// checkBSON validates doc and allows only the BSON types that Go values
+// encode to, nested at most 100 deep.
+func checkBSON(doc []byte, depth int) error {
+	if depth > 100 {
+		return fmt.Errorf("nested deeper than 100")
+	}
+	if err := bson.Raw(doc).Validate(); err != nil {
+		return err
+	}
+	elems, err := bson.Raw(doc).Elements()
+	if err != nil {
+		return err
+	}
+	for _, e := range elems {
+		v := e.Value()
+		switch v.Type {
+		case bson.TypeEmbeddedDocument, bson.TypeArray:
+			if err := checkBSON(v.Value, depth+1); err != nil {
+				return err
+			}
+		case bson.TypeDouble, bson.TypeString, bson.TypeBinary, bson.TypeBoolean, bson.TypeDateTime,
+			bson.TypeNull, bson.TypeInt32, bson.TypeInt64, bson.TypeObjectID, bson.TypeDecimal128, bson.TypeTimestamp:
+		default:
+			return fmt.Errorf("unsupported BSON type %v in %q", v.Type, e.Key())
+		}
+	}
 	return nil
 }

@@ -9,8 +9,13 @@ import (
 
 // JSON is the default serializer: the feathers-sync wire format, one JSON
 // object per message. JSON has no NaN or infinities (encoding such data fails
-// the publish, not the call), carries []byte as base64 strings, and numbers
-// beyond 2^53 lose precision in Node peers.
+// the publish, not the call: the event stays local and is counted in
+// Stats.EncodeErrors), carries []byte as base64 strings and time.Time as
+// RFC 3339 with nanoseconds (the instant is exact; the location comes back as
+// a fixed offset). Typed int64 and uint64 fields are exact between Go
+// replicas, but Node peers read every number as a float64 and lose precision
+// beyond 2^53; in generic data (any, maps) Go replicas do too, as numbers
+// decode as float64.
 //
 // "origin" is written first so that a replica can recognise its own echo
 // without decoding the message (see OriginOf).

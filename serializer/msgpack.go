@@ -10,7 +10,9 @@ import (
 // MsgPack encodes messages with MessagePack (github.com/vmihailenco/msgpack/v5).
 // It keeps int64 and uint64 exact, carries []byte as binary, NaN and
 // infinities as floats, and time.Time as the msgpack timestamp extension
-// (the instant is exact; the location comes back as time.Local).
+// (the instant is exact; the location comes back as time.Local). In
+// generic data (any, maps), integers decode as int64 or uint64 and floats as
+// float64; nil and empty slices and maps stay apart.
 // Struct fields use their msgpack tags, or json tags when none is set.
 var MsgPack Serializer = msgpackSerializer{}
 
@@ -20,7 +22,9 @@ func (msgpackSerializer) Name() string { return "msgpack" }
 
 func (msgpackSerializer) Encode(m *Message) ([]byte, error) {
 	var buf bytes.Buffer
-	enc := msgpack.NewEncoder(&buf)
+	enc := msgpack.GetEncoder()
+	defer msgpack.PutEncoder(enc)
+	enc.Reset(&buf)
 	enc.SetCustomStructTag("json")
 	enc.UseCompactInts(true)
 	if err := enc.Encode(m); err != nil {
@@ -29,38 +33,55 @@ func (msgpackSerializer) Encode(m *Message) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// msgpackEnvelope and msgpackContext read what Encode writes; the context's
+// result is skipped (the event data stands for it).
 type msgpackEnvelope struct {
 	Event   string             `msgpack:"event"`
 	Path    string             `msgpack:"path"`
 	Origin  string             `msgpack:"origin"`
 	Data    msgpack.RawMessage `msgpack:"data"`
-	Context *Context           `msgpack:"context"`
+	Context *msgpackContext    `msgpack:"context"`
 }
 
-func newMsgpackDecoder(b []byte) *msgpack.Decoder {
-	dec := msgpack.NewDecoder(bytes.NewReader(b))
+type msgpackContext struct {
+	Method string         `msgpack:"method"`
+	Path   string         `msgpack:"path"`
+	Type   string         `msgpack:"type"`
+	ID     any            `msgpack:"id"`
+	Event  string         `msgpack:"event"`
+	Params map[string]any `msgpack:"params"`
+}
+
+// decodeMsgpack decodes b into v with a pooled decoder set up for
+// eventsync: json tags, generic numbers as int64/uint64/float64 and maps as
+// map[string]any, as with JSON.
+func decodeMsgpack(b []byte, v any) error {
+	dec := msgpack.GetDecoder()
+	defer msgpack.PutDecoder(dec)
+	dec.Reset(bytes.NewReader(b))
 	dec.SetCustomStructTag("json")
-	dec.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeUntypedMap() })
-	return dec
+	dec.UseLooseInterfaceDecoding(true)
+	dec.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeMap() })
+	return dec.Decode(v)
 }
 
 func (msgpackSerializer) Decode(b []byte, e *Envelope) error {
 	var w msgpackEnvelope
-	if err := newMsgpackDecoder(b).Decode(&w); err != nil {
+	if err := decodeMsgpack(b, &w); err != nil {
 		return fmt.Errorf("serializer: msgpack decode: %w", err)
 	}
-	*e = Envelope{Event: w.Event, Path: w.Path, Origin: w.Origin, Context: w.Context}
+	*e = Envelope{Event: w.Event, Path: w.Path, Origin: w.Origin}
 	if len(w.Data) > 0 && !(len(w.Data) == 1 && w.Data[0] == 0xc0) { // 0xc0 is nil
 		e.Data = w.Data
 	}
-	if e.Context != nil {
-		e.Context.Result = nil
+	if c := w.Context; c != nil {
+		e.Context = &Context{Method: c.Method, Path: c.Path, Type: c.Type, ID: c.ID, Event: c.Event, Params: c.Params}
 	}
 	return checkEnvelope("msgpack", e)
 }
 
 func (msgpackSerializer) DecodeData(data []byte, v any) error {
-	if err := newMsgpackDecoder(data).Decode(v); err != nil {
+	if err := decodeMsgpack(data, v); err != nil {
 		return fmt.Errorf("serializer: msgpack decode data: %w", err)
 	}
 	return nil

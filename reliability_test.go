@@ -1,0 +1,81 @@
+package eventsync_test
+
+import (
+	"context"
+	"runtime"
+	"testing"
+
+	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/adapters/memsync"
+	"github.com/eventsync/eventsync/serializer"
+)
+
+// FuzzSyncIn feeds arbitrary bytes to the sync-in path of a Sync for each
+// serializer: no panic, and a valid message afterwards still arrives.
+func FuzzSyncIn(f *testing.F) {
+	for _, ser := range []serializer.Serializer{serializer.JSON, serializer.MsgPack, serializer.BSON} {
+		b, _ := ser.Encode(&serializer.Message{Event: "created", Path: "todos", Data: Todo{ID: 1, Title: "x"},
+			Context: &serializer.Context{Method: "create", Path: "todos", Type: "after", ID: 1, Params: map[string]any{"query": map[string]any{}}}})
+		f.Add(b, uint8(0))
+		f.Add(b, uint8(1))
+		f.Add(b, uint8(2))
+	}
+	f.Add([]byte(`{"event":"progress","path":"todos","data":{"percent":"NaN"},"context":null}`), uint8(0))
+	var replicas []*replica
+	for _, ser := range []serializer.Serializer{serializer.JSON, serializer.MsgPack, serializer.BSON} {
+		replicas = append(replicas, newReplica(f, "fuzz-"+ser.Name(), eventsync.Options{Serializer: ser, RoundTrip: true}))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte, which uint8) {
+		replicas[which%3].sync.SyncIn(msg)
+	})
+}
+
+// A flood of malformed messages keeps memory flat; each is counted, and a
+// valid message after it still arrives.
+func TestMalformedFloodKeepsMemoryFlat(t *testing.T) {
+	n := 1_000_000
+	if testing.Short() {
+		n = 100_000
+	}
+	bus := t.Name()
+	b := newReplica(t, bus, eventsync.Options{})
+	raw := memsync.New(memsync.Named(bus), eventsync.DefaultKey)
+	defer raw.Close(context.Background())
+	garbage := []byte(`{"event":"created","path":"todos","data":{"id":"not a number"},"context":{"x":[1,2,3]}}`)
+	batch := make([][]byte, 1000)
+	for i := range batch {
+		batch[i] = garbage
+	}
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	ctx := context.Background()
+	for sent := 0; sent < n; sent += len(batch) {
+		if err := raw.Publish(ctx, batch...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := waitStats(t, b.sync, "every message counted", func(s eventsync.Stats) bool {
+		return s.Malformed+s.InboxDropped == uint64(n)
+	})
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	growth := int64(after.HeapInuse) - int64(before.HeapInuse)
+	t.Logf("%d malformed messages: heap in use %d -> %d bytes (%+d); stats %+v", n, before.HeapInuse, after.HeapInuse, growth, st)
+	if growth > 32<<20 {
+		t.Fatalf("heap grew by %d bytes over the flood", growth)
+	}
+	mustCreateRemote(t, raw)
+	if got := b.got.wait(t, 1); got[0].Data.(Todo).Title != "after the flood" {
+		t.Fatalf("got %+v", got[0])
+	}
+}
+
+func mustCreateRemote(t *testing.T, a eventsync.Adapter) {
+	t.Helper()
+	msg, _ := serializer.JSON.Encode(&serializer.Message{Event: "created", Path: "todos", Data: Todo{ID: 9, Title: "after the flood"}})
+	if err := a.Publish(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+}

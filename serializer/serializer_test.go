@@ -1,0 +1,162 @@
+package serializer_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/eventsync/eventsync/serializer"
+)
+
+var all = []serializer.Serializer{serializer.JSON, serializer.MsgPack, serializer.BSON}
+
+type todo struct {
+	ID    int    `json:"id"`
+	Title string `json:"title"`
+	Done  bool   `json:"done"`
+}
+
+func message() *serializer.Message {
+	rec := todo{ID: 1, Title: strings.Repeat("t", 200), Done: true}
+	return &serializer.Message{
+		Event: "created", Path: "todos", Data: rec, Origin: "0123456789abcdef",
+		Context: &serializer.Context{Method: "create", Path: "todos", Type: "after", Event: "created",
+			Result: rec, Params: map[string]any{"provider": "rest"}},
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, s := range all {
+		b, err := s.Encode(message())
+		if err != nil {
+			t.Fatal(s.Name(), err)
+		}
+		var e serializer.Envelope
+		if err := s.Decode(b, &e); err != nil {
+			t.Fatal(s.Name(), err)
+		}
+		var got todo
+		if err := s.DecodeData(e.Data, &got); err != nil {
+			t.Fatal(s.Name(), err)
+		}
+		c := e.Context
+		if e.Event != "created" || e.Path != "todos" || e.Origin != "0123456789abcdef" || got.ID != 1 || len(got.Title) != 200 ||
+			c == nil || c.Method != "create" || c.Type != "after" || c.Params["provider"] != "rest" {
+			t.Fatalf("%s: %+v %+v %+v", s.Name(), e, c, got)
+		}
+		if r, ok := s.(serializer.OriginReader); ok {
+			if o, ok := r.OriginOf(b); !ok || o != "0123456789abcdef" {
+				t.Fatalf("%s: OriginOf = %q %v", s.Name(), o, ok)
+			}
+		}
+	}
+}
+
+// The JSON wire matches what encoding/json makes of the same message, member
+// for member, so hand-writing the envelope changed nothing a peer can see.
+func TestJSONWireEqualsEncodingJSON(t *testing.T) {
+	m := message()
+	m.Context.ID = 5
+	ours, err := serializer.JSON.Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, _ := json.Marshal(m)
+	var a, b any
+	json.Unmarshal(ours, &a)
+	json.Unmarshal(theirs, &b)
+	ab, _ := json.Marshal(a)
+	bb, _ := json.Marshal(b)
+	if !bytes.Equal(ab, bb) {
+		t.Fatalf("wire differs:\nours   %s\ntheirs %s", ab, bb)
+	}
+	if !bytes.HasPrefix(ours, []byte(`{"origin":"0123456789abcdef","event":"created"`)) {
+		t.Fatalf("origin not first: %s", ours[:60])
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	bad := [][]byte{nil, []byte("{}"), []byte(`{"event":"x"}`), []byte(`{"event":1,"path":"p"}`), []byte(`{"event":"e","path":"p"} trailing`),
+		[]byte(`{"event":"e","path":"p","data":{`), []byte(strings.Repeat("[", 100000)), []byte{0x85, 0xa5}, []byte{0xff, 0xff, 0xff, 0x7f, 0x02}}
+	for _, s := range all {
+		for _, b := range bad {
+			var e serializer.Envelope
+			if err := s.Decode(b, &e); err == nil {
+				t.Errorf("%s accepted %q", s.Name(), b)
+			}
+		}
+	}
+	if _, err := serializer.ByName("yaml"); err == nil {
+		t.Error("unknown serializer name accepted")
+	}
+}
+
+// fuzzDecode runs any input through a serializer's decode path: it may fail,
+// never panic.
+func fuzzDecode(f *testing.F, s serializer.Serializer) {
+	for _, m := range []*serializer.Message{message(), {Event: "custom", Path: "p", Data: []any{1, "x", nil}}} {
+		b, _ := s.Encode(m)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"event":"created","path":"todos","data":{"id":"x"},"context":{"id":[1],"params":{"query":{}}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var e serializer.Envelope
+		if s.Decode(b, &e) != nil {
+			return
+		}
+		var generic any
+		_ = s.DecodeData(e.Data, &generic)
+		var typed todo
+		_ = s.DecodeData(e.Data, &typed)
+		if r, ok := s.(serializer.OriginReader); ok {
+			r.OriginOf(b)
+		}
+	})
+}
+
+func FuzzDecodeJSON(f *testing.F)    { fuzzDecode(f, serializer.JSON) }
+func FuzzDecodeMsgPack(f *testing.F) { fuzzDecode(f, serializer.MsgPack) }
+func FuzzDecodeBSON(f *testing.F)    { fuzzDecode(f, serializer.BSON) }
+
+// BenchmarkSerializers: encode plus decode (envelope and typed data) of one
+// service event with a 256-byte record.
+func BenchmarkSerializers(b *testing.B) {
+	for _, s := range all {
+		b.Run(s.Name(), func(b *testing.B) {
+			m := message()
+			m.Context.Result = m.Data
+			enc, _ := s.Encode(m)
+			b.ReportMetric(float64(len(enc)), "bytes/event")
+			b.ReportAllocs()
+			for range b.N {
+				buf, err := s.Encode(m)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var e serializer.Envelope
+				if err := s.Decode(buf, &e); err != nil {
+					b.Fatal(err)
+				}
+				var t todo
+				if err := s.DecodeData(e.Data, &t); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// A valid document with an exotic value made the driver's streaming decoder
+// read a 2 GB string length and allocate it; it must be refused at once.
+func TestBSONExoticTypeRefused(t *testing.T) {
+	m := message()
+	b, _ := serializer.BSON.Encode(m)
+	// Turn the type of "origin" (a string) into JavaScript code (0x0d).
+	i := bytes.Index(b, []byte("\x02origin\x00"))
+	b[i] = 0x0d
+	var e serializer.Envelope
+	if err := serializer.BSON.Decode(b, &e); err == nil || !strings.Contains(err.Error(), "unsupported BSON type") {
+		t.Fatalf("exotic type: %v", err)
+	}
+}
