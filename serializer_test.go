@@ -37,7 +37,9 @@ type Sample struct {
 
 type samples struct{}
 
-func (samples) Create(ctx context.Context, s Sample, p eventsync.Params) (Sample, error) { return s, nil }
+func (samples) Create(ctx context.Context, s Sample, p eventsync.Params) (Sample, error) {
+	return s, nil
+}
 
 func baseSample() Sample {
 	seven := 7
