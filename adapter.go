@@ -34,6 +34,9 @@ type AdapterState struct {
 	Connected  bool   // the subscription is live now
 	Reconnects uint64 // how often the connection was re-established
 	Malformed  uint64 // messages the adapter refused itself (a wrong content type, say)
+	// ResumeGaps counts resumptions that could not start right after the last
+	// message delivered (it was overwritten), so messages may have been missed.
+	ResumeGaps uint64
 }
 
 // StateReporter is implemented by adapters that track their connection; the

@@ -305,6 +305,7 @@ type Stats struct {
 	UnknownPath     uint64 `json:"unknownPath"`     // messages for a path or event this app does not have
 	InboxDropped    uint64 `json:"inboxDropped"`    // received messages dropped because dispatch fell behind
 	Reconnects      uint64 `json:"reconnects"`      // reconnections reported by the adapter
+	ResumeGaps      uint64 `json:"resumeGaps"`      // adapter resumptions that may have missed messages
 	QueueLength     int    `json:"queueLength"`     // events waiting in the outbox
 	Ready           bool   `json:"ready"`           // the subscription went live
 	Connected       bool   `json:"connected"`       // the adapter reports a live connection now
@@ -335,6 +336,7 @@ func (s *Sync) Stats() Stats {
 		as := r.State()
 		st.Reconnects, st.Connected = as.Reconnects, st.Ready && as.Connected
 		st.Malformed += as.Malformed
+		st.ResumeGaps = as.ResumeGaps
 	}
 	return st
 }

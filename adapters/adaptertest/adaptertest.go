@@ -43,8 +43,9 @@ type config struct {
 	leakIgnore []goleak.Option
 }
 
-// MaxPublishers limits the ConcurrentPublishers check to n publishers, for a
-// test server that loses messages under concurrent inserts (FerretDB).
+// MaxPublishers limits the publishers that run at once in the
+// ConcurrentPublishers and OrderPerPublisher checks to n, for a test server
+// that loses messages under concurrent inserts (FerretDB).
 func MaxPublishers(n int) Option { return func(c *config) { c.publishers = n } }
 
 // MaxMessageBytes lowers the size of the large message check from 1 MiB.
@@ -226,6 +227,9 @@ func (h *harness) orderPerPublisher(t *testing.T) {
 				h.publish(t, pub, msgs[i:i+25]...)
 			}
 		})
+		if h.cfg.publishers < 2 {
+			wg.Wait() // the adapter's limit: one publisher at a time
+		}
 	}
 	wg.Wait()
 	checkPerPublisher(t, col.wait(t, 1000, h.cfg.timeout), want)

@@ -1,0 +1,18 @@
+package mongosync_test
+
+import (
+	"testing"
+
+	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/adapters/adaptertest"
+	"github.com/eventsync/eventsync/internal/mongotest"
+	"github.com/eventsync/eventsync/internal/synctest"
+)
+
+// BenchmarkEndToEnd: App.Emit to a listener on another replica through the
+// test server. Against FerretDB this measures FerretDB (about 1,000-2,000
+// documents/s here) far more than the adapter.
+func BenchmarkEndToEnd(b *testing.B) {
+	srv := mongotest.Start(b)
+	synctest.BenchEndToEnd(b, eventsync.Options{URI: srv.URL() + "eventsync", Key: adaptertest.UniqueKey("bench")}, 1)
+}

@@ -1,0 +1,11 @@
+package mongotest
+
+import "testing"
+
+// TestBinary builds (or finds) FerretDB, so that CI pays the build once,
+// early, and reports a failed build plainly.
+func TestBinary(t *testing.T) {
+	if _, err := Binary(); err != nil {
+		t.Fatal(err)
+	}
+}
