@@ -31,6 +31,9 @@ func (s *Sync) syncOut(ev *Event) (deferred bool) {
 		ev.Sync = false
 		return false
 	}
+	if len(s.opts.Secret) > 0 {
+		msg = sign(s.opts.Secret, msg, s.jsonWire)
+	}
 	if len(msg) > s.opts.MaxMessageBytes {
 		s.stats.oversized.Add(1)
 		s.logLimited(kindOversized, "eventsync: event not published: message too large",
@@ -191,6 +194,15 @@ func (s *Sync) syncIn(msg []byte) {
 		s.logLimited(kindOversized, "eventsync: received message too large", "bytes", len(msg), "limit", s.opts.MaxMessageBytes)
 		return
 	}
+	if len(s.opts.Secret) > 0 {
+		body, ok := verify(s.opts.Secret, msg, s.jsonWire)
+		if !ok {
+			s.stats.forged.Add(1)
+			s.logLimited(kindForged, "eventsync: message without a valid signature dropped", "bytes", len(msg))
+			return
+		}
+		msg = body
+	}
 	if or, ok := s.opts.Serializer.(serializer.OriginReader); ok && !s.opts.RoundTrip {
 		if origin, ok := or.OriginOf(msg); ok && origin == s.opts.ReplicaID {
 			s.stats.echoes.Add(1)
@@ -270,6 +282,7 @@ const (
 	kindPublish
 	kindSubscribe
 	kindInbox
+	kindForged
 	numKinds
 )
 

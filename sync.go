@@ -81,6 +81,13 @@ type Options struct {
 	MaxMessageBytes int
 	// MaxBatch limits the messages per Adapter.Publish call; default 512.
 	MaxBatch int
+	// Secret, if set, signs every message with HMAC-SHA256 and makes the
+	// Sync drop (and count in Stats.Forged) every received message without a
+	// valid signature, so that whoever can publish on the broker without the
+	// secret cannot inject events. All eventsync replicas on the key need the
+	// same secret; feathers-sync peers can read signed JSON messages but not
+	// sign theirs, so their events are dropped.
+	Secret []byte
 }
 
 func (o *Options) fill() {
@@ -122,7 +129,9 @@ type Sync struct {
 	adapter Adapter
 	typ     string
 	log     *slog.Logger
-	limiter logLimiter
+	// jsonWire: messages are JSON objects (signatures go inside them).
+	jsonWire bool
+	limiter  logLimiter
 
 	ready  chan struct{}
 	errMu  sync.Mutex
@@ -190,6 +199,7 @@ func Configure(em Emitter, opts Options) (*Sync, error) {
 	opts.fill()
 	s := &Sync{
 		opts: opts, em: em, typ: typ, log: opts.Logger.With("replica", opts.ReplicaID),
+		jsonWire:     opts.Serializer.Name() == "json",
 		ready:        make(chan struct{}),
 		outbox:       outbox.New(opts.OutboxSize, opts.Overflow == DropNewest),
 		inbox:        make(chan []byte, opts.InboxSize),
@@ -304,6 +314,7 @@ type Stats struct {
 	Malformed       uint64 `json:"malformed"`       // messages or data that did not decode
 	UnknownPath     uint64 `json:"unknownPath"`     // messages for a path or event this app does not have
 	InboxDropped    uint64 `json:"inboxDropped"`    // received messages dropped because dispatch fell behind
+	Forged          uint64 `json:"forged"`          // received messages without a valid signature (Options.Secret)
 	Reconnects      uint64 `json:"reconnects"`      // reconnections reported by the adapter
 	ResumeGaps      uint64 `json:"resumeGaps"`      // adapter resumptions that may have missed messages
 	QueueLength     int    `json:"queueLength"`     // events waiting in the outbox
@@ -313,7 +324,7 @@ type Stats struct {
 
 type counters struct {
 	emitted, published, dropped, unsent, encodeErrors, oversized, filtered,
-	publishFailures, received, dispatched, echoes, malformed, unknownPath, inboxDropped atomic.Uint64
+	publishFailures, received, dispatched, echoes, malformed, unknownPath, inboxDropped, forged atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -325,6 +336,7 @@ func (s *Sync) Stats() Stats {
 		Filtered: c.filtered.Load(), PublishFailures: c.publishFailures.Load(),
 		Received: c.received.Load(), Dispatched: c.dispatched.Load(), Echoes: c.echoes.Load(),
 		Malformed: c.malformed.Load(), UnknownPath: c.unknownPath.Load(), InboxDropped: c.inboxDropped.Load(),
+		Forged:      c.forged.Load(),
 		QueueLength: s.outbox.Len(),
 	}
 	select {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/eventsync/eventsync/serializer"
 )
 
@@ -160,3 +162,5 @@ func TestBSONExoticTypeRefused(t *testing.T) {
 		t.Fatalf("exotic type: %v", err)
 	}
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -14,8 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/eventsync/eventsync/internal/brokertest"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func startCluster(t *testing.T) *Cluster {
 	t.Helper()

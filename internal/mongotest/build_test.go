@@ -1,6 +1,12 @@
 package mongotest
 
-import "testing"
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestBinary builds (or finds) FerretDB, so that CI pays the build once,
 // early, and reports a failed build plainly.

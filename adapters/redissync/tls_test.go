@@ -1,0 +1,73 @@
+package redissync_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/adapters/adaptertest"
+	"github.com/eventsync/eventsync/adapters/redissync"
+	"github.com/eventsync/eventsync/internal/brokertest"
+	"github.com/eventsync/eventsync/internal/synctest"
+	"github.com/eventsync/eventsync/internal/tlstest"
+)
+
+// startTLSRedis runs a second, TLS-only redis-server with a self-signed
+// certificate on a free port for the length of the test.
+func startTLSRedis(t *testing.T, cert *tlstest.Cert) int {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		brokertest.Missing(t, "redis-server", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, "--port", "0", "--tls-port", fmt.Sprint(port), "--bind", "127.0.0.1",
+		"--tls-cert-file", cert.CertFile, "--tls-key-file", cert.KeyFile, "--tls-ca-cert-file", cert.CertFile,
+		"--tls-auth-clients", "no", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			return port
+		}
+	}
+	t.Fatal("TLS redis-server did not start")
+	return 0
+}
+
+func TestTLS(t *testing.T) {
+	cert := tlstest.New(t)
+	port := startTLSRedis(t, cert)
+	key := adaptertest.UniqueKey("tls")
+	newClient := func() redis.UniversalClient {
+		c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), TLSConfig: cert.Client})
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	a := synctest.NewReplica(t, eventsync.Options{Adapter: redissync.New(newClient(), key), Key: key})
+	// rediss:// from a URI (skip_verify, since the certificate is self-signed).
+	b := synctest.NewReplica(t, eventsync.Options{URI: fmt.Sprintf("rediss://127.0.0.1:%d?skip_verify=true", port), Key: key})
+	a.EmitSeq(t, 0, 10)
+	if got := synctest.SeqNumbers(b.Got.WaitN(t, 10, 30*time.Second)); got[9] != 9 {
+		t.Fatalf("got %v", got)
+	}
+	// A plain connection to the TLS port fails.
+	plain := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
+	defer plain.Close()
+	if err := plain.Ping(context.Background()).Err(); err == nil {
+		t.Fatal("plain connection to a TLS port succeeded")
+	}
+}
