@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/eventsync/eventsync/internal/backoff"
+	"github.com/eventsync/eventsync/internal/window"
 	"github.com/eventsync/eventsync/serializer"
 )
 
@@ -23,7 +24,8 @@ func (s *Sync) syncOut(ev *Event) (deferred bool) {
 		return false
 	}
 	msg, err := s.opts.Serializer.Encode(&serializer.Message{
-		Event: ev.Name, Path: ev.Path, Data: ev.Data, Context: s.exportContext(ev.Context), Origin: s.opts.ReplicaID,
+		Event: ev.Name, Path: ev.Path, Data: ev.Data, Context: s.exportContext(ev.Context),
+		Origin: s.opts.ReplicaID, Seq: s.seq.Add(1),
 	})
 	if err != nil {
 		s.stats.encodeErrors.Add(1)
@@ -220,6 +222,10 @@ func (s *Sync) syncIn(msg []byte) {
 		s.stats.echoes.Add(1)
 		return
 	}
+	if env.Origin != "" && env.Seq != 0 && s.repeats.seen(env.Origin, env.Seq) {
+		s.stats.duplicates.Add(1) // a retried batch delivered twice
+		return
+	}
 	if f := s.opts.AcceptFilter; f != nil && !f(env.Path, env.Event) {
 		s.stats.filtered.Add(1)
 		return
@@ -297,4 +303,29 @@ func (s *Sync) logLimited(kind int, msg string, args ...any) {
 		return
 	}
 	s.log.Warn(msg, args...)
+}
+
+// repeats remembers recently received sequence numbers per origin, so that
+// the repeats of a retried batch are dropped. It is used by the dispatch
+// goroutine only. Origins are bounded too: past maxOrigins (a flood of forged
+// origins, say) it starts afresh.
+type repeats struct {
+	byOrigin map[string]*window.Window[uint64]
+}
+
+const (
+	repeatWindow = 8192
+	maxOrigins   = 1024
+)
+
+func (r *repeats) seen(origin string, seq uint64) bool {
+	w := r.byOrigin[origin]
+	if w == nil {
+		if r.byOrigin == nil || len(r.byOrigin) >= maxOrigins {
+			r.byOrigin = make(map[string]*window.Window[uint64])
+		}
+		w = window.New[uint64](repeatWindow)
+		r.byOrigin[origin] = w
+	}
+	return w.Seen(seq)
 }

@@ -225,3 +225,20 @@ func (g *gate) Publish(ctx context.Context, msgs ...[]byte) error {
 func newGate(bus, key string) *gate {
 	return &gate{Adapter: memsync.New(memsync.Named(bus), key)}
 }
+
+// flaky wraps an adapter whose Publish sends the batch and then reports a
+// failure the first time: a batch that went out but was not acknowledged.
+type flaky struct {
+	eventsync.Adapter
+	failed atomic.Bool
+}
+
+func (f *flaky) Publish(ctx context.Context, msgs ...[]byte) error {
+	if err := f.Adapter.Publish(ctx, msgs...); err != nil {
+		return err
+	}
+	if f.failed.CompareAndSwap(false, true) {
+		return errBrokerDown
+	}
+	return nil
+}

@@ -79,3 +79,27 @@ func mustCreateRemote(t *testing.T, a eventsync.Adapter) {
 		t.Fatal(err)
 	}
 }
+
+// A batch that was sent but reported failed is retried; the receiver drops
+// the repeats by origin and sequence number, so each event arrives once.
+func TestRetriedBatchRepeatsDropped(t *testing.T) {
+	bus := t.Name()
+	f := &flaky{Adapter: memsync.New(memsync.Named(bus), eventsync.DefaultKey)}
+	a := newReplica(t, bus, eventsync.Options{Adapter: f})
+	b := newReplica(t, bus, eventsync.Options{})
+	for i := range 50 {
+		if err := a.svc.Emit(context.Background(), "progress", Progress{Percent: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := b.got.wait(t, 50)
+	st := waitStats(t, b.sync, "repeats counted", func(s eventsync.Stats) bool { return s.Received == 50+s.Duplicates && s.Duplicates > 0 })
+	for i, ev := range b.got.snapshot() {
+		if ev.Data.(Progress).Percent != i {
+			t.Fatalf("event %d is %+v (repeat or out of order); stats %+v", i, ev.Data, st)
+		}
+	}
+	if len(got) != 50 || a.sync.Stats().PublishFailures != 1 {
+		t.Fatalf("got %d events; publisher %+v", len(got), a.sync.Stats())
+	}
+}

@@ -159,6 +159,8 @@ type Sync struct {
 	closeOnce sync.Once
 	closeErr  error
 	stats     counters
+	seq       atomic.Uint64 // numbers published messages
+	repeats   repeats       // owned by the dispatch goroutine
 }
 
 // Configure hooks a Sync onto em (usually an *App): every service event whose
@@ -315,6 +317,7 @@ type Stats struct {
 	UnknownPath     uint64 `json:"unknownPath"`     // messages for a path or event this app does not have
 	InboxDropped    uint64 `json:"inboxDropped"`    // received messages dropped because dispatch fell behind
 	Forged          uint64 `json:"forged"`          // received messages without a valid signature (Options.Secret)
+	Duplicates      uint64 `json:"duplicates"`      // repeats of a message already received (a retried batch), dropped
 	Reconnects      uint64 `json:"reconnects"`      // reconnections reported by the adapter
 	ResumeGaps      uint64 `json:"resumeGaps"`      // adapter resumptions that may have missed messages
 	QueueLength     int    `json:"queueLength"`     // events waiting in the outbox
@@ -324,7 +327,7 @@ type Stats struct {
 
 type counters struct {
 	emitted, published, dropped, unsent, encodeErrors, oversized, filtered,
-	publishFailures, received, dispatched, echoes, malformed, unknownPath, inboxDropped, forged atomic.Uint64
+	publishFailures, received, dispatched, echoes, malformed, unknownPath, inboxDropped, forged, duplicates atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -336,7 +339,7 @@ func (s *Sync) Stats() Stats {
 		Filtered: c.filtered.Load(), PublishFailures: c.publishFailures.Load(),
 		Received: c.received.Load(), Dispatched: c.dispatched.Load(), Echoes: c.echoes.Load(),
 		Malformed: c.malformed.Load(), UnknownPath: c.unknownPath.Load(), InboxDropped: c.inboxDropped.Load(),
-		Forged:      c.forged.Load(),
+		Forged: c.forged.Load(), Duplicates: c.duplicates.Load(),
 		QueueLength: s.outbox.Len(),
 	}
 	select {

@@ -39,6 +39,7 @@ type bsonEnvelope struct {
 	Event   string        `bson:"event"`
 	Path    string        `bson:"path"`
 	Origin  string        `bson:"origin"`
+	Seq     int64         `bson:"seq"`
 	Data    bson.RawValue `bson:"data"`
 	Context *Context      `bson:"context"`
 }
@@ -73,7 +74,7 @@ func (bsonSerializer) Decode(b []byte, e *Envelope) error {
 	if err := newBSONDecoder(b).Decode(&w); err != nil {
 		return fmt.Errorf("serializer: bson decode: %w", err)
 	}
-	*e = Envelope{Event: w.Event, Path: w.Path, Origin: w.Origin, Context: w.Context}
+	*e = Envelope{Event: w.Event, Path: w.Path, Origin: w.Origin, Seq: uint64(w.Seq), Context: w.Context}
 	if w.Data.Type != 0 && w.Data.Type != bson.TypeNull {
 		e.Data = b
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 )
 
 // JSON is the default serializer: the feathers-sync wire format, one JSON
@@ -42,6 +43,11 @@ func (jsonSerializer) Encode(m *Message) ([]byte, error) {
 	if m.Origin != "" {
 		buf = append(buf, `"origin":`...)
 		buf = appendJSONString(buf, m.Origin)
+		buf = append(buf, ',')
+	}
+	if m.Seq != 0 {
+		buf = append(buf, `"seq":`...)
+		buf = strconv.AppendUint(buf, m.Seq, 10)
 		buf = append(buf, ',')
 	}
 	buf = append(buf, `"event":`...)
@@ -129,6 +135,8 @@ func (jsonSerializer) Decode(b []byte, e *Envelope) error {
 			e.Path, err = jsonString(val)
 		case "origin":
 			e.Origin, err = jsonString(val)
+		case "seq":
+			e.Seq, err = strconv.ParseUint(string(val), 10, 64)
 		case "data":
 			if !bytes.Equal(val, jsonNull) {
 				e.Data = val

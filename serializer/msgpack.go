@@ -39,6 +39,7 @@ type msgpackEnvelope struct {
 	Event   string             `msgpack:"event"`
 	Path    string             `msgpack:"path"`
 	Origin  string             `msgpack:"origin"`
+	Seq     uint64             `msgpack:"seq"`
 	Data    msgpack.RawMessage `msgpack:"data"`
 	Context *msgpackContext    `msgpack:"context"`
 }
@@ -70,7 +71,7 @@ func (msgpackSerializer) Decode(b []byte, e *Envelope) error {
 	if err := decodeMsgpack(b, &w); err != nil {
 		return fmt.Errorf("serializer: msgpack decode: %w", err)
 	}
-	*e = Envelope{Event: w.Event, Path: w.Path, Origin: w.Origin}
+	*e = Envelope{Event: w.Event, Path: w.Path, Origin: w.Origin, Seq: w.Seq}
 	if len(w.Data) > 0 && !(len(w.Data) == 1 && w.Data[0] == 0xc0) { // 0xc0 is nil
 		e.Data = w.Data
 	}

@@ -18,6 +18,9 @@ type Message struct {
 	Data    any      `json:"data" msgpack:"data" bson:"data"`
 	Context *Context `json:"context" msgpack:"context" bson:"context"`
 	Origin  string   `json:"origin,omitempty" msgpack:"origin,omitempty" bson:"origin,omitempty"`
+	// Seq numbers the messages of one origin, so that receivers can drop the
+	// repeats that a retried batch produces. Zero means none.
+	Seq uint64 `json:"seq,omitempty" msgpack:"seq,omitempty" bson:"seq,omitempty"`
 }
 
 // Context is the part of a hook context that travels with a service event.
@@ -39,6 +42,7 @@ type Envelope struct {
 	Event   string
 	Path    string
 	Origin  string
+	Seq     uint64
 	Data    []byte   // encoded data; nil when the message had none
 	Context *Context // nil when the message had none (custom events)
 }

@@ -42,6 +42,7 @@ import (
 
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/internal/backoff"
+	"github.com/eventsync/eventsync/internal/window"
 )
 
 func init() {
@@ -178,7 +179,7 @@ func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
 		return fmt.Errorf("mongosync: subscribe: newest document: %w", err)
 	}
-	t := &tailer{a: a, deliver: deliver, seen: newSeenSet(seenWindow)}
+	t := &tailer{a: a, deliver: deliver, seen: window.New[string](seenWindow)}
 	if newest != nil {
 		t.last = newest.Lookup("_id")
 	}
@@ -197,8 +198,8 @@ func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 type tailer struct {
 	a       *Adapter
 	deliver func([]byte)
-	last    bson.RawValue // _id of the last document delivered (or noted at subscribe)
-	seen    *seenSet
+	last    bson.RawValue          // _id of the last document delivered (or noted at subscribe)
+	seen    *window.Window[string] // ids recently delivered
 }
 
 func (t *tailer) open(ctx context.Context) (*mongo.Cursor, error) {
@@ -286,11 +287,9 @@ func (t *tailer) handle(doc bson.Raw) {
 		t.last = id
 		return
 	}
-	key := string(id.Value)
-	if t.seen.has(key) {
+	if t.seen.Seen(string(id.Value)) {
 		return
 	}
-	t.seen.add(key)
 	t.last = id
 	_, payload, ok := doc.Lookup("payload").BinaryOK()
 	if !ok {
@@ -299,26 +298,6 @@ func (t *tailer) handle(doc bson.Raw) {
 		return
 	}
 	t.deliver(payload)
-}
-
-// seenSet remembers the last n keys.
-type seenSet struct {
-	keys []string
-	next int
-	set  map[string]struct{}
-}
-
-func newSeenSet(n int) *seenSet {
-	return &seenSet{keys: make([]string, n), set: make(map[string]struct{}, n)}
-}
-
-func (s *seenSet) has(k string) bool { _, ok := s.set[k]; return ok }
-
-func (s *seenSet) add(k string) {
-	delete(s.set, s.keys[s.next])
-	s.keys[s.next] = k
-	s.set[k] = struct{}{}
-	s.next = (s.next + 1) % len(s.keys)
 }
 
 // Publish implements eventsync.Adapter: one ordered insertMany per batch. A

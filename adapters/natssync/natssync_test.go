@@ -124,21 +124,25 @@ func TestBadURIOptions(t *testing.T) {
 	a.Close(context.Background())
 }
 
-// The embedded server restarts on the same port in the middle of a stream.
-// Events emitted while it is down wait in the outbox and are published after
-// the reconnect; those published after both replicas are back all arrive.
+// The embedded server restarts on the same port in the middle of a stream
+// of 10,000 events. Events emitted while it is down wait in the outbox, which
+// holds 2,000: the oldest of the rest are dropped and counted (DropOldest),
+// and for the publisher Emitted = Published + Dropped exactly. After the
+// restart the outbox drains, and what is emitted once both replicas are back
+// arrives in full.
 func TestServerRestartMidStream(t *testing.T) {
 	srv := startEmbedded(t)
 	key := adaptertest.UniqueKey("restart")
-	pub := synctest.NewReplica(t, eventsync.Options{URI: srv.URL(), Key: key})
+	pub := synctest.NewReplica(t, eventsync.Options{URI: srv.URL(), Key: key, OutboxSize: 2000})
 	sub := synctest.NewReplica(t, eventsync.Options{URI: srv.URL(), Key: key})
 
-	pub.EmitSeq(t, 0, 1000)
-	sub.Got.WaitN(t, 1000, 30*time.Second)
+	pub.EmitSeq(t, 0, 3000)
+	sub.Got.WaitN(t, 3000, 30*time.Second)
 	srv.Stop()
-	pub.EmitSeq(t, 1000, 2000) // broker down: these wait in the outbox
-	if q := pub.Sync.Stats().QueueLength; q == 0 {
-		t.Log("outbox already empty while the server is down")
+	pub.EmitSeq(t, 3000, 10_000) // broker down: 7,000 events for an outbox of 2,000
+	down := pub.Sync.Stats()
+	if down.Dropped < 7000-2000-natssyncMaxBatch || down.QueueLength != 2000 {
+		t.Fatalf("overflow while down: %+v", down)
 	}
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
@@ -146,11 +150,11 @@ func TestServerRestartMidStream(t *testing.T) {
 	for _, r := range []*synctest.Replica{pub, sub} {
 		synctest.WaitStats(t, r.Sync, 30*time.Second, "reconnect", func(s eventsync.Stats) bool { return s.Reconnects >= 1 && s.Connected })
 	}
-	synctest.WaitStats(t, pub.Sync, 30*time.Second, "outbox drained", func(s eventsync.Stats) bool { return s.Published == 2000 })
-	pub.EmitSeq(t, 2000, 3000)
-	evs := sub.Got.Wait(t, 30*time.Second, "event 2999", func(evs []eventsync.Event) bool {
+	synctest.WaitStats(t, pub.Sync, 30*time.Second, "outbox drained", func(s eventsync.Stats) bool { return s.QueueLength == 0 && s.Published == s.Emitted-s.Dropped })
+	pub.EmitSeq(t, 10_000, 11_000)
+	evs := sub.Got.Wait(t, 30*time.Second, "event 10999", func(evs []eventsync.Event) bool {
 		n := synctest.SeqNumbers(evs)
-		return len(n) > 0 && n[len(n)-1] == 2999
+		return len(n) > 0 && n[len(n)-1] == 10_999
 	})
 	got := synctest.SeqNumbers(evs)
 	for i := 1; i < len(got); i++ {
@@ -158,15 +162,22 @@ func TestServerRestartMidStream(t *testing.T) {
 			t.Fatalf("duplicate or out of order: %d after %d", got[i], got[i-1])
 		}
 	}
-	if tail := got[len(got)-1000:]; tail[0] != 2000 {
+	if tail := got[len(got)-1000:]; tail[0] != 10_000 {
 		t.Fatalf("events after the restart missing: tail starts at %d", tail[0])
 	}
 	ps := pub.Sync.Stats()
-	t.Logf("delivered %d of 1000 emitted while the server was down (the rest reached the server before the subscriber resubscribed); pub %+v", len(got)-2000, ps)
-	if ps.Emitted != ps.Published+ps.Dropped || ps.Published != 3000 || ps.PublishFailures == 0 {
+	t.Logf("subscriber got %d of 11,000; publisher dropped %d (outbox 2,000), published %d; pub %+v", len(got), ps.Dropped, ps.Published, ps)
+	if ps.Emitted != 11_000 || ps.Emitted != ps.Published+ps.Dropped+ps.Unsent+uint64(ps.QueueLength) || ps.PublishFailures == 0 {
 		t.Fatalf("accounting: %+v", ps)
 	}
+	if missed := int(ps.Published) - len(got); missed < 0 {
+		t.Fatalf("received more than published: %d > %d", len(got), ps.Published)
+	}
 }
+
+// natssyncMaxBatch is the Sync's default batch: one batch may be in flight,
+// outside the outbox, while the broker is down.
+const natssyncMaxBatch = eventsync.DefaultMaxBatch
 
 // A durable replica closed and reopened with the same name gets what was
 // published while it was gone.
