@@ -1,6 +1,7 @@
 package serializer
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -152,16 +153,19 @@ func skipLiteral(b []byte, i int, lit string) (int, error) {
 }
 
 // skipString returns the offset just past the string starting at b[i] == '"'.
+// It jumps from quote to quote with bytes.IndexByte; control characters are
+// left for encoding/json, which decodes every value that is used.
 func skipString(b []byte, i int) (int, error) {
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return j + 1, nil
-		case c == '\\':
-			j++
-		case c < 0x20:
-			return 0, fmt.Errorf("%w: control character in string at offset %d", errJSONSyntax, j)
+	for j := i + 1; j < len(b); {
+		q := bytes.IndexByte(b[j:], '"')
+		if q < 0 {
+			break
 		}
+		if esc := bytes.IndexByte(b[j:j+q], '\\'); esc >= 0 {
+			j += esc + 2 // step over the escaped character, which may be a quote
+			continue
+		}
+		return j + q + 1, nil
 	}
 	return 0, fmt.Errorf("%w: unterminated string", errJSONSyntax)
 }

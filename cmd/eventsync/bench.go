@@ -49,6 +49,7 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 	size := fs.Int("size", 256, "approximate bytes per event on the wire")
 	publishers := fs.Int("publishers", 1, "emitting goroutines")
 	raw := fs.Bool("raw", false, "bare adapters: no App, Sync or serializer")
+	rate := fs.Float64("rate", 0, "events/s to emit at, evenly spaced (0: as fast as possible); for latency at a steady rate")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parse(fs, c, args, stderr); err != nil {
 		return err
@@ -56,7 +57,7 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 	if *n < 1 || *publishers < 1 {
 		return errors.New("--n and --publishers must be positive")
 	}
-	m := &meter{n: *n, arrived: make([]time.Duration, 0, *n), done: make(chan struct{})}
+	m := &meter{n: *n, arrived: make([]time.Duration, 0, *n), done: make(chan struct{}), rate: *rate}
 	var err error
 	if *raw {
 		err = benchRaw(ctx, c, m, *size, *publishers, stderr)
@@ -80,6 +81,7 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 // meter collects arrival latencies until n arrived or it is stopped.
 type meter struct {
 	n       int
+	rate    float64 // events/s to pace the sender at; 0: no pacing
 	mu      sync.Mutex
 	arrived []time.Duration
 	done    chan struct{}
@@ -157,6 +159,15 @@ func (m *meter) result(raw bool) benchResult {
 		P50us: pct(0.50), P99us: pct(0.99), Lost: m.n - len(lat)}
 }
 
+// pace waits until event i is due at the meter's rate.
+func (m *meter) pace(i int) {
+	if m.rate > 0 {
+		if d := time.Until(m.start.Add(time.Duration(float64(i) / m.rate * float64(time.Second)))); d > 0 {
+			time.Sleep(d)
+		}
+	}
+}
+
 // split runs fn(i) for i in [0,n) on p goroutines.
 func split(n, p int, fn func(i int)) {
 	var wg sync.WaitGroup
@@ -199,6 +210,7 @@ func benchSync(ctx context.Context, c *common, m *meter, size, publishers int, s
 	pad := strings.Repeat("x", max(0, size-180)) // the envelope and context take about 180 bytes
 	m.start = time.Now()
 	split(m.n, publishers, func(i int) {
+		m.pace(i)
 		svcs[0].Create(ctx, BenchRecord{SentNs: time.Now().UnixNano(), Seq: i, Pad: pad}, nil)
 	})
 	m.wait(ctx, stderr)
@@ -230,8 +242,12 @@ func benchRaw(ctx context.Context, c *common, m *meter, size, publishers int, st
 		return fmt.Errorf("broker %s: %w", eventsync.RedactURI(c.uri), err)
 	}
 	m.start = time.Now()
-	const batch = 512
+	batch := 512
+	if m.rate > 0 {
+		batch = 1 // paced: one message per publish, as events come
+	}
 	split((m.n+batch-1)/batch, publishers, func(b int) {
+		m.pace(b * batch)
 		count := min(batch, m.n-b*batch)
 		msgs := make([][]byte, count)
 		for i := range msgs {

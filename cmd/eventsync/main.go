@@ -2,7 +2,7 @@
 //
 //	eventsync tail    --uri U [--key K] [--count N] [--json]
 //	eventsync publish --uri U [--key K] --path P --event E --data JSON [--count N]
-//	eventsync bench   --uri U [--key K] --n N --size B --publishers P [--raw] [--json]
+//	eventsync bench   --uri U [--key K] --n N --size B --publishers P [--rate R] [--raw] [--json]
 //
 // tail prints each message on the key, one a line; publish sends events as a
 // feathers-sync-compatible replica and exits once they are flushed; bench
@@ -42,7 +42,7 @@ func main() {
 const usage = `usage:
   eventsync tail    --uri U [--key K] [--count N] [--json]
   eventsync publish --uri U [--key K] --path P --event E --data JSON [--count N]
-  eventsync bench   --uri U [--key K] --n N --size B --publishers P [--raw] [--json]`
+  eventsync bench   --uri U [--key K] --n N --size B --publishers P [--rate R] [--raw] [--json]`
 
 // common are the flags every subcommand has.
 type common struct {
