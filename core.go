@@ -110,10 +110,12 @@ func (s *Sync) publishLoop() {
 				continue
 			}
 		}
+		s.inFlight.Store(int64(len(batch)))
 		for {
 			err := s.adapter.Publish(s.pubCtx, batch...)
 			if err == nil {
 				s.stats.published.Add(uint64(len(batch)))
+				s.inFlight.Store(0)
 				bo.Reset()
 				break
 			}
@@ -125,6 +127,7 @@ func (s *Sync) publishLoop() {
 			}
 			if err != nil && s.pubCtx.Err() != nil { // Close gave up
 				s.stats.unsent.Add(uint64(len(batch) + s.outbox.Len()))
+				s.inFlight.Store(0)
 				return
 			}
 		}

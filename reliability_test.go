@@ -2,8 +2,13 @@ package eventsync_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/adapters/memsync"
@@ -102,4 +107,74 @@ func TestRetriedBatchRepeatsDropped(t *testing.T) {
 	if len(got) != 50 || a.sync.Stats().PublishFailures != 1 {
 		t.Fatalf("got %d events; publisher %+v", len(got), a.sync.Stats())
 	}
+}
+
+// rssBytes reads the resident set size from /proc (Linux).
+func rssBytes(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Skipf("no /proc/self/statm: %v", err)
+	}
+	var size, rss int64
+	fmt.Sscan(string(b), &size, &rss)
+	return rss * int64(os.Getpagesize())
+}
+
+// While the broker is dead and the app emits at full speed, memory stays
+// bounded by the outbox: RSS after the outbox filled does not keep growing.
+// EVENTSYNC_SOAK_SECONDS sets the duration (default 4; BENCHMARKS.md shows 60).
+func TestMemoryBoundedWhileBrokerDead(t *testing.T) {
+	seconds := 4
+	if s, err := strconv.Atoi(os.Getenv("EVENTSYNC_SOAK_SECONDS")); err == nil && s > 0 {
+		seconds = s
+	}
+	g := newGate(t.Name(), eventsync.DefaultKey) // never opened: the broker is dead
+	app, svc := newApp(t)                        // no listeners: nothing but eventsync holds events
+	s, err := eventsync.Configure(app, eventsync.Options{Adapter: g, OutboxSize: 10_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		s.Close(cctx) // the broker stays dead: Close gives up at the deadline
+	}()
+	waitReady(t, s)
+	ctx := context.Background()
+	rec := Todo{ID: 1, Title: strings.Repeat("x", 200)}
+	var samples []int64
+	emitted := 0
+	deadline := time.Now().Add(time.Duration(seconds) * time.Second)
+	next := time.Now()
+	for time.Now().Before(deadline) {
+		for range 1000 {
+			if err := svc.Emit(ctx, "created", rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+		emitted += 1000
+		if time.Now().After(next) {
+			runtime.GC()
+			samples = append(samples, rssBytes(t))
+			next = next.Add(time.Second)
+		}
+	}
+	st := s.Stats()
+	t.Logf("emitted %d events in %ds with the broker dead; RSS per second (MiB): %v; stats %+v", emitted, seconds, mib(samples), st)
+	if st.QueueLength < 10_000 || st.QueueLength > 10_000+eventsync.DefaultMaxBatch ||
+		st.Emitted != st.Dropped+uint64(st.QueueLength)+st.Published {
+		t.Fatalf("outbox accounting: %+v", st)
+	}
+	half := samples[len(samples)/2]
+	if last := samples[len(samples)-1]; last-half > 16<<20 {
+		t.Fatalf("RSS grew from %d to %d bytes after the outbox was full", half, last)
+	}
+}
+
+func mib(b []int64) []string {
+	out := make([]string, len(b))
+	for i, v := range b {
+		out[i] = fmt.Sprintf("%.1f", float64(v)/(1<<20))
+	}
+	return out
 }

@@ -160,6 +160,7 @@ type Sync struct {
 	closeErr  error
 	stats     counters
 	seq       atomic.Uint64 // numbers published messages
+	inFlight  atomic.Int64  // events in the batch being published
 	repeats   repeats       // owned by the dispatch goroutine
 }
 
@@ -320,7 +321,7 @@ type Stats struct {
 	Duplicates      uint64 `json:"duplicates"`      // repeats of a message already received (a retried batch), dropped
 	Reconnects      uint64 `json:"reconnects"`      // reconnections reported by the adapter
 	ResumeGaps      uint64 `json:"resumeGaps"`      // adapter resumptions that may have missed messages
-	QueueLength     int    `json:"queueLength"`     // events waiting in the outbox
+	QueueLength     int    `json:"queueLength"`     // events waiting to be published (outbox and the batch in flight)
 	Ready           bool   `json:"ready"`           // the subscription went live
 	Connected       bool   `json:"connected"`       // the adapter reports a live connection now
 }
@@ -340,7 +341,7 @@ func (s *Sync) Stats() Stats {
 		Received: c.received.Load(), Dispatched: c.dispatched.Load(), Echoes: c.echoes.Load(),
 		Malformed: c.malformed.Load(), UnknownPath: c.unknownPath.Load(), InboxDropped: c.inboxDropped.Load(),
 		Forged: c.forged.Load(), Duplicates: c.duplicates.Load(),
-		QueueLength: s.outbox.Len(),
+		QueueLength: s.outbox.Len() + int(s.inFlight.Load()),
 	}
 	select {
 	case <-s.ready:

@@ -447,7 +447,7 @@ func TestOutboxOverflowPolicy(t *testing.T) {
 			}
 		}
 		st := a.sync.Stats()
-		if st.Dropped != 90 || st.QueueLength != 10 {
+		if st.Dropped != 90 || st.QueueLength != 11 { // 10 in the outbox, 1 in flight
 			t.Fatalf("%v: stats %+v", tc.policy, st)
 		}
 		g.open.Store(true)
