@@ -138,34 +138,38 @@ func TestBrokerClosesConnections(t *testing.T) {
 	key := adaptertest.UniqueKey("closeall")
 	pub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
 	sub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
-	pub.EmitSeq(t, 0, 2000)
-	sub.Got.WaitN(t, 2000, 30*time.Second)
+	pub.EmitSeq(t, 0, 3000)
+	sub.Got.WaitN(t, 3000, 30*time.Second)
 
-	pub.EmitSeq(t, 2000, 4000)
+	pub.EmitSeq(t, 3000, 6000)
 	closeAllConnections(t)
-	pub.EmitSeq(t, 4000, 6000)
+	pub.EmitSeq(t, 6000, 9000)
 	for _, r := range []*synctest.Replica{pub, sub} {
 		synctest.WaitStats(t, r.Sync, 30*time.Second, "reconnect", func(s eventsync.Stats) bool { return s.Reconnects >= 1 && s.Connected })
 	}
-	synctest.WaitStats(t, pub.Sync, 30*time.Second, "outbox drained", func(s eventsync.Stats) bool { return s.Published == 6000 })
-	pub.EmitSeq(t, 6000, 7000)
-	evs := sub.Got.Wait(t, 30*time.Second, "event 6999", func(evs []eventsync.Event) bool {
+	synctest.WaitStats(t, pub.Sync, 30*time.Second, "outbox drained", func(s eventsync.Stats) bool { return s.Published == 9000 })
+	pub.EmitSeq(t, 9000, 10_000)
+	evs := sub.Got.Wait(t, 30*time.Second, "event 9999", func(evs []eventsync.Event) bool {
 		n := synctest.SeqNumbers(evs)
-		return len(n) > 0 && n[len(n)-1] == 6999
+		return len(n) > 0 && n[len(n)-1] == 9999
 	})
 	got := synctest.SeqNumbers(evs)
 	seen := map[int]int{}
 	for _, n := range got {
 		seen[n]++
 	}
-	for i := 6000; i < 7000; i++ {
+	for i := 9000; i < 10_000; i++ {
 		if seen[i] != 1 {
 			t.Fatalf("event %d after the reconnect delivered %d times", i, seen[i])
 		}
 	}
 	ps := pub.Sync.Stats()
-	t.Logf("subscriber got %d distinct of 7000 (%d deliveries); pub %+v", len(seen), len(got), ps)
-	if ps.Dropped != 0 || ps.Emitted != 7000 {
+	ss := sub.Sync.Stats()
+	t.Logf("subscriber got %d distinct of 10,000 (%d dispatched, %d repeats dropped); pub %+v", len(seen), len(got), ss.Duplicates, ps)
+	if len(got) != len(seen) {
+		t.Fatalf("repeats reached the listener: %d dispatched, %d distinct", len(got), len(seen))
+	}
+	if ps.Dropped != 0 || ps.Emitted != 10_000 || ps.Published != 10_000 {
 		t.Fatalf("publisher lost events: %+v", ps)
 	}
 	if n := consumerCount(t, u, key); n != 2 {
