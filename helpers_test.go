@@ -11,6 +11,7 @@ import (
 
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/adapters/memsync"
+	"github.com/eventsync/eventsync/internal/synctest"
 )
 
 // Todo is the record type of the test service.
@@ -147,61 +148,21 @@ func waitReady(t testing.TB, s *eventsync.Sync) {
 	}
 }
 
-// recorder collects events and lets a test wait for a number of them.
-type recorder struct {
-	mu     sync.Mutex
-	events []eventsync.Event
-	notify chan struct{}
-}
+// recorder is synctest.Recorder with the short names these tests use.
+type recorder struct{ *synctest.Recorder }
 
-func newRecorder() *recorder { return &recorder{notify: make(chan struct{}, 1)} }
-
-func (r *recorder) add(ev eventsync.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, ev)
-	r.mu.Unlock()
-	select {
-	case r.notify <- struct{}{}:
-	default:
-	}
-}
-
-func (r *recorder) snapshot() []eventsync.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]eventsync.Event(nil), r.events...)
-}
-
-func (r *recorder) wait(t *testing.T, n int) []eventsync.Event {
+func newRecorder() *recorder                    { return &recorder{synctest.NewRecorder()} }
+func (r *recorder) add(ev eventsync.Event)      { r.Add(ev) }
+func (r *recorder) snapshot() []eventsync.Event { return r.Events() }
+func (r *recorder) wait(t testing.TB, n int) []eventsync.Event {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		if got := r.snapshot(); len(got) >= n {
-			return got
-		}
-		select {
-		case <-r.notify:
-		case <-deadline:
-			t.Fatalf("timed out: %d of %d events", len(r.snapshot()), n)
-		}
-	}
+	return r.WaitN(t, n, 10*time.Second)
 }
 
-// waitStats polls s.Stats until cond holds or the deadline passes; stats are
-// counters updated by other goroutines, so there is no channel to wait on.
-func waitStats(t *testing.T, s *eventsync.Sync, what string, cond func(eventsync.Stats) bool) eventsync.Stats {
+// waitStats waits until the Sync's counters satisfy cond.
+func waitStats(t testing.TB, s *eventsync.Sync, what string, cond func(eventsync.Stats) bool) eventsync.Stats {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st := s.Stats()
-		if cond(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; stats %+v", what, st)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	return synctest.WaitStats(t, s, 10*time.Second, what, cond)
 }
 
 // gate wraps an adapter and fails Publish while closed: a broker outage the

@@ -41,7 +41,7 @@ func TestSignedMessages(t *testing.T) {
 			if got[0].Data.(Todo).Title != "signed" {
 				t.Fatalf("got %+v", got[0])
 			}
-			st := waitStats(t, b.sync, "3 forged", func(s eventsync.Stats) bool { return s.Forged == 3 })
+			st := waitStats(t, b.sync, "3 forged", func(s eventsync.Stats) bool { return s.Forged == 3 && s.Dispatched == 1 })
 			if st.Dispatched != 1 || st.Malformed != 0 {
 				t.Fatalf("stats %+v", st)
 			}

@@ -330,7 +330,8 @@ func TestBadInputCountedSubscriptionContinues(t *testing.T) {
 	if ev.Context.Type != "around" || ev.Context.Params["user"] != nil || ev.Context.Params["provider"] != "rest" {
 		t.Fatalf("feathers context: %+v", ev.Context)
 	}
-	st := waitStats(t, b.sync, "all counted", func(s eventsync.Stats) bool { return s.Received == 7 })
+	// Dispatched is counted after the listeners ran: wait for it too.
+	st := waitStats(t, b.sync, "all counted", func(s eventsync.Stats) bool { return s.Received == 7 && s.Dispatched == 1 })
 	if st.Malformed != 3 || st.UnknownPath != 2 || st.Oversized != 1 || st.Dispatched != 1 {
 		t.Fatalf("stats: %+v", st)
 	}

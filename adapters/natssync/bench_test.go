@@ -3,17 +3,13 @@ package natssync_test
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/adapters/adaptertest"
 	"github.com/eventsync/eventsync/internal/synctest"
-	"github.com/eventsync/eventsync/serializer"
 )
 
 // BenchmarkEndToEnd: App.Emit on one replica to a listener on another,
@@ -31,10 +27,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 // equally large message with one flush per 512, a subscriber counting.
 func BenchmarkRaw(b *testing.B) {
 	u := natsURL(b)
-	msg, err := serializer.JSON.Encode(&serializer.Message{Event: "created", Path: "todos", Data: synctest.Record(1), Origin: "0123456789abcdef"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	msg := synctest.WireMessage(b)
 	for _, publishers := range []int{1, 4} {
 		b.Run(fmt.Sprintf("publishers=%d", publishers), func(b *testing.B) {
 			pubConn, err := nats.Connect(u)
@@ -42,53 +35,27 @@ func BenchmarkRaw(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer pubConn.Close()
-			subConn, err := nats.Connect(u)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer subConn.Close()
 			key := adaptertest.UniqueKey("raw")
-			var got atomic.Int64
-			done := make(chan struct{})
-			sub, err := subConn.Subscribe(key, func(*nats.Msg) {
-				if got.Add(1) == int64(b.N) {
-					close(done)
+			synctest.BenchRaw(b, publishers, msg, func(onMessage func()) func() {
+				subConn, err := nats.Connect(u)
+				if err != nil {
+					b.Fatal(err)
 				}
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			sub.SetPendingLimits(-1, -1)
-			subConn.Flush()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			b.ResetTimer()
-			start := time.Now()
-			var wg sync.WaitGroup
-			for p := range publishers {
-				n := b.N / publishers
-				if p == 0 {
-					n += b.N % publishers
+				sub, err := subConn.Subscribe(key, func(*nats.Msg) { onMessage() })
+				if err != nil {
+					b.Fatal(err)
 				}
-				wg.Go(func() {
-					for i := 1; i <= n; i++ {
-						pubConn.Publish(key, msg)
-						if i%512 == 0 || i == n {
-							if err := pubConn.FlushWithContext(ctx); err != nil {
-								b.Error(err)
-								return
-							}
-						}
+				sub.SetPendingLimits(-1, -1)
+				subConn.Flush()
+				return subConn.Close
+			}, func(ctx context.Context, batch [][]byte) error {
+				for _, m := range batch {
+					if err := pubConn.Publish(key, m); err != nil {
+						return err
 					}
-				})
-			}
-			wg.Wait()
-			select {
-			case <-done:
-			case <-ctx.Done():
-				b.Fatalf("raw: %d of %d arrived", got.Load(), b.N)
-			}
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+				}
+				return pubConn.FlushWithContext(ctx)
+			})
 		})
 	}
 }

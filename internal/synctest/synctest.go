@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/serializer"
 )
 
 // Todo is the record type of the "todos" service.
@@ -182,19 +183,11 @@ func BenchEndToEnd(b *testing.B, opts eventsync.Options, emitters int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
-	var wg sync.WaitGroup
-	for e := range emitters {
-		n := b.N / emitters
-		if e == 0 {
-			n += b.N % emitters
+	Spread(b.N, emitters, func(n int) {
+		for range n {
+			_ = pub.Svc.Emit(ctx, "created", rec)
 		}
-		wg.Go(func() {
-			for range n {
-				_ = pub.Svc.Emit(ctx, "created", rec)
-			}
-		})
-	}
-	wg.Wait()
+	})
 	select {
 	case <-done:
 	case <-time.After(60 * time.Second):
@@ -221,4 +214,67 @@ func (c *atomicCounter) load() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n
+}
+
+// Spread runs fn on p goroutines, giving each its share of n, and waits.
+func Spread(n, p int, fn func(share int)) {
+	var wg sync.WaitGroup
+	for i := range p {
+		share := n / p
+		if i == 0 {
+			share += n % p
+		}
+		wg.Go(func() { fn(share) })
+	}
+	wg.Wait()
+}
+
+// BenchRaw measures a bare client for comparison with BenchEndToEnd:
+// publishers goroutines send msg with publish (batch of up to 512 each call),
+// and a subscription started by subscribe counts arrivals; it reports events/s.
+func BenchRaw(b *testing.B, publishers int, msg []byte,
+	subscribe func(onMessage func()) (stop func()),
+	publish func(ctx context.Context, batch [][]byte) error) {
+	var got atomicCounter
+	done := make(chan struct{})
+	target := uint64(b.N)
+	stop := subscribe(func() {
+		if got.add() == target {
+			close(done)
+		}
+	})
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	batch := make([][]byte, 512)
+	for i := range batch {
+		batch[i] = msg
+	}
+	b.ResetTimer()
+	start := time.Now()
+	Spread(b.N, publishers, func(n int) {
+		for n > 0 {
+			k := min(n, len(batch))
+			if err := publish(ctx, batch[:k]); err != nil {
+				b.Error(err)
+				return
+			}
+			n -= k
+		}
+	})
+	select {
+	case <-done:
+	case <-ctx.Done():
+		b.Fatalf("raw: %d of %d arrived", got.load(), b.N)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// WireMessage is a JSON message of the size BenchEndToEnd sends, for BenchRaw.
+func WireMessage(b *testing.B) []byte {
+	msg, err := serializer.JSON.Encode(&serializer.Message{Event: "created", Path: "todos", Data: Record(1), Origin: "0123456789abcdef"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return msg
 }
