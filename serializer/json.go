@@ -168,10 +168,10 @@ func decodeJSONContext(b []byte) (*Context, error) {
 		case "event":
 			c.Event, err = jsonString(val)
 		case "id":
-			err = json.Unmarshal(val, &c.ID)
+			c.ID, err = jsonValue(val)
 		case "params":
 			if !bytes.Equal(val, jsonNull) && !bytes.Equal(val, []byte("{}")) {
-				err = json.Unmarshal(val, &c.Params)
+				c.Params, err = jsonObject(val)
 			}
 		}
 		return err
@@ -183,6 +183,36 @@ func decodeJSONContext(b []byte) (*Context, error) {
 }
 
 var jsonNull = []byte("null")
+
+// jsonValue decodes a generic value, taking a fast path for strings and
+// plain numbers, which ids and params mostly are.
+func jsonValue(raw []byte) (any, error) {
+	if len(raw) > 0 && raw[0] == '"' {
+		return jsonString(raw)
+	}
+	if len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+		if f, err := strconv.ParseFloat(string(raw), 64); err == nil {
+			return f, nil
+		}
+	}
+	var v any
+	err := json.Unmarshal(raw, &v)
+	return v, err
+}
+
+// jsonObject decodes an object into a map, member by member.
+func jsonObject(raw []byte) (map[string]any, error) {
+	m := make(map[string]any)
+	err := eachMember(raw, func(key, val []byte) error {
+		k, err := jsonString(append(append([]byte{'"'}, key...), '"'))
+		if err != nil {
+			return err
+		}
+		m[k], err = jsonValue(val)
+		return err
+	})
+	return m, err
+}
 
 func (jsonSerializer) DecodeData(data []byte, v any) error {
 	if err := json.Unmarshal(data, v); err != nil {

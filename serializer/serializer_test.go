@@ -164,3 +164,22 @@ func TestBSONExoticTypeRefused(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestJSONContextValues(t *testing.T) {
+	msg := `{"event":"e","path":"p","context":{"id":-12.5e1,"params":{"provider":"rest","query":{"a":[1,"x"]},"n":3,"esc":"a\"b"}}}`
+	var e serializer.Envelope
+	if err := serializer.JSON.Decode([]byte(msg), &e); err != nil {
+		t.Fatal(err)
+	}
+	p := e.Context.Params
+	if e.Context.ID != -125.0 || p["provider"] != "rest" || p["n"] != 3.0 || p["esc"] != `a"b` ||
+		p["query"].(map[string]any)["a"].([]any)[1] != "x" {
+		t.Fatalf("context: %#v %#v", e.Context.ID, p)
+	}
+	for _, bad := range []string{`NaN`, `Infinity`, `0x10`, `[1,`} {
+		m := `{"event":"e","path":"p","context":{"id":` + bad + `}}`
+		if err := serializer.JSON.Decode([]byte(m), &e); err == nil {
+			t.Errorf("id %s accepted: %#v", bad, e.Context.ID)
+		}
+	}
+}
