@@ -73,3 +73,25 @@ func configureB(b *testing.B, app *eventsync.App, bus string) *eventsync.Sync {
 	<-s.Ready()
 	return s
 }
+
+// BenchmarkRoundTrip measures one event at a time: Create on one App, wait
+// until the second App's listener has it, then the next. ns/op is the latency
+// of an idle pipeline (mem adapter, JSON).
+func BenchmarkRoundTrip(b *testing.B) {
+	appA, svcA := newAppB(b)
+	appB, svcB := newAppB(b)
+	configureB(b, appA, "bench-rt")
+	configureB(b, appB, "bench-rt")
+	got := make(chan struct{}, 1)
+	svcB.On("created", func(eventsync.Event) { got <- struct{}{} })
+	ctx := context.Background()
+	rec := benchRecord()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := svcA.Create(ctx, rec, nil); err != nil {
+			b.Fatal(err)
+		}
+		<-got
+	}
+}

@@ -1,6 +1,7 @@
 package eventsync
 
 import (
+	"math"
 	"reflect"
 	"sync/atomic"
 	"time"
@@ -163,28 +164,31 @@ func (s *Sync) subscribeLoop() {
 // loop: a full inbox drops the message and counts it.
 func (s *Sync) deliver(msg []byte) {
 	s.stats.received.Add(1)
-	select {
-	case s.inbox <- msg:
-	default:
+	if s.inbox.Push(msg) {
 		s.stats.inboxDropped.Add(1)
 		s.logLimited(kindInbox, "eventsync: inbox full, received message dropped", "size", s.opts.InboxSize)
 	}
 }
 
+// dispatchLoop takes what was received, in batches, and dispatches it. Once
+// the adapter is closed it dispatches what is left, then stops.
 func (s *Sync) dispatchLoop() {
 	defer close(s.dispatchDone)
+	var batch [][]byte
 	for {
-		select {
-		case msg := <-s.inbox:
+		batch = s.inbox.Take(batch[:0], 256, math.MaxInt)
+		for _, msg := range batch {
 			s.syncIn(msg)
+		}
+		clear(batch)
+		if len(batch) > 0 {
+			continue
+		}
+		select {
+		case <-s.inbox.Wake():
 		case <-s.stopDispatch:
-			for { // the adapter is closed: dispatch what it delivered, then stop
-				select {
-				case msg := <-s.inbox:
-					s.syncIn(msg)
-				default:
-					return
-				}
+			if s.inbox.Len() == 0 {
+				return
 			}
 		}
 	}

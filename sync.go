@@ -145,7 +145,7 @@ type Sync struct {
 	removeIntercept func()
 
 	outbox       *outbox.Queue
-	inbox        chan []byte
+	inbox        *outbox.Queue   // received, not yet dispatched; full: the newest is dropped
 	runCtx       context.Context // subscribe attempts
 	cancelRun    context.CancelFunc
 	pubCtx       context.Context // publish retries; canceled when Close gives up
@@ -205,7 +205,7 @@ func Configure(em Emitter, opts Options) (*Sync, error) {
 		jsonWire:     opts.Serializer.Name() == "json",
 		ready:        make(chan struct{}),
 		outbox:       outbox.New(opts.OutboxSize, opts.Overflow == DropNewest),
-		inbox:        make(chan []byte, opts.InboxSize),
+		inbox:        outbox.New(opts.InboxSize, true),
 		draining:     make(chan struct{}),
 		stopDispatch: make(chan struct{}),
 		pubDone:      make(chan struct{}),

@@ -1,16 +1,24 @@
-// Package outbox is the bounded queue between emitters and the one publisher
-// goroutine of a Sync. Pushing never blocks; when the queue is full the
-// overflow policy drops a message and says so, so that the caller can count it.
+// Package outbox is the bounded queue between producers and one consumer
+// goroutine: emitters and the publisher of a Sync, and the adapter's delivery
+// callback and the dispatcher. Pushing never blocks; when the queue is full
+// the overflow policy drops a message and says so, so that the caller can
+// count it.
 package outbox
 
 import "sync"
 
-// Queue is a bounded FIFO of encoded messages, safe for many producers and one
+// minRing is the ring's smallest size. The ring grows up to the capacity
+// while a backlog builds and shrinks back once it is drained, so that a large
+// capacity costs memory (and garbage collector scanning) only when it is used.
+const minRing = 64
+
+// Queue is a bounded FIFO of messages, safe for many producers and one
 // consumer. The zero value is not usable; call New.
 type Queue struct {
 	mu         sync.Mutex
 	ring       [][]byte
 	head, n    int
+	capacity   int
 	dropNewest bool
 	wake       chan struct{} // one slot: "something was pushed"
 }
@@ -18,15 +26,17 @@ type Queue struct {
 // New returns a queue holding at most capacity messages. When it is full,
 // Push drops the oldest message, or with dropNewest the pushed one.
 func New(capacity int, dropNewest bool) *Queue {
-	if capacity < 1 {
-		capacity = 1
-	}
-	return &Queue{ring: make([][]byte, capacity), dropNewest: dropNewest, wake: make(chan struct{}, 1)}
+	capacity = max(capacity, 1)
+	return &Queue{ring: make([][]byte, min(capacity, minRing)), capacity: capacity,
+		dropNewest: dropNewest, wake: make(chan struct{}, 1)}
 }
 
 // Push appends msg and reports whether a message was dropped to make room.
 func (q *Queue) Push(msg []byte) (dropped bool) {
 	q.mu.Lock()
+	if q.n == len(q.ring) && len(q.ring) < q.capacity {
+		q.resize(min(2*len(q.ring), q.capacity))
+	}
 	if q.n == len(q.ring) {
 		dropped = true
 		if q.dropNewest {
@@ -47,6 +57,15 @@ func (q *Queue) Push(msg []byte) (dropped bool) {
 	return dropped
 }
 
+// resize moves the queued messages into a ring of size. The caller holds q.mu.
+func (q *Queue) resize(size int) {
+	ring := make([][]byte, size)
+	for i := range q.n {
+		ring[i] = q.ring[(q.head+i)%len(q.ring)]
+	}
+	q.ring, q.head = ring, 0
+}
+
 // Take moves the oldest messages into dst, at most max of them and, past the
 // first, at most maxBytes in all, and returns dst.
 func (q *Queue) Take(dst [][]byte, max, maxBytes int) [][]byte {
@@ -63,6 +82,9 @@ func (q *Queue) Take(dst [][]byte, max, maxBytes int) [][]byte {
 		q.ring[q.head] = nil
 		q.head = (q.head + 1) % len(q.ring)
 		q.n--
+	}
+	if q.n == 0 && len(q.ring) > minRing {
+		q.ring, q.head = make([][]byte, minRing), 0 // the backlog is gone: give the memory back
 	}
 	return dst
 }

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -56,5 +57,36 @@ func TestTakeLimits(t *testing.T) {
 	}
 	if got := take(q, 5, 100); !reflect.DeepEqual(got, []string{"dddd"}) {
 		t.Fatalf("got %v", got)
+	}
+}
+
+// The ring grows with the backlog up to the capacity, keeps FIFO order
+// across growth and wrap-around, and shrinks once drained.
+func TestGrowAndShrink(t *testing.T) {
+	q := New(1000, false)
+	var want []string
+	for i := range 1005 { // 5 are taken on the way: 1,000 queued at the end
+		m := fmt.Sprint(i)
+		want = append(want, m)
+		if q.Push([]byte(m)) {
+			t.Fatalf("dropped at %d", i)
+		}
+		if i == 10 { // wrap the ring once before it grows
+			take(q, 5, 1<<20)
+			want = want[5:]
+		}
+	}
+	if len(q.ring) != 1000 {
+		t.Fatalf("ring is %d long", len(q.ring))
+	}
+	if !q.Push([]byte("x")) {
+		t.Fatal("no drop past the capacity")
+	}
+	want = append(want[1:], "x")
+	if got := take(q, 2000, 1<<30); !reflect.DeepEqual(got, want) {
+		t.Fatalf("order lost: %v...", got[:10])
+	}
+	if len(q.ring) != minRing {
+		t.Fatalf("ring not shrunk: %d", len(q.ring))
 	}
 }
