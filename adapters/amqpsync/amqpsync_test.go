@@ -46,20 +46,7 @@ func TestBorrowedConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	a := amqpsync.New(conn, adaptertest.UniqueKey("borrowed"), amqpsync.Config{})
-	got := make(chan []byte, 1)
-	if err := a.Subscribe(context.Background(), func(b []byte) { got <- b }); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Publish(context.Background(), []byte("hi")); err != nil {
-		t.Fatal(err)
-	}
-	if m := <-got; string(m) != "hi" {
-		t.Fatalf("got %q", m)
-	}
-	if err := a.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	synctest.PublishReceiveClose(t, amqpsync.New(conn, adaptertest.UniqueKey("borrowed"), amqpsync.Config{}))
 	if conn.IsClosed() {
 		t.Fatal("the adapter closed a connection it did not create")
 	}

@@ -91,21 +91,7 @@ func TestBorrowedConnectionStaysOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	key := adaptertest.UniqueKey("borrowed")
-	a := natssync.New(nc, key)
-	got := make(chan []byte, 1)
-	if err := a.Subscribe(context.Background(), func(b []byte) { got <- b }); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Publish(context.Background(), []byte("hi")); err != nil {
-		t.Fatal(err)
-	}
-	if m := <-got; string(m) != "hi" {
-		t.Fatalf("got %q", m)
-	}
-	if err := a.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	synctest.PublishReceiveClose(t, natssync.New(nc, adaptertest.UniqueKey("borrowed")))
 	if nc.IsClosed() {
 		t.Fatal("the adapter closed a connection it did not create")
 	}

@@ -278,3 +278,30 @@ func WireMessage(b *testing.B) []byte {
 	}
 	return msg
 }
+
+// PublishReceiveClose subscribes a, publishes one message, waits for it and
+// closes a: the minimal life of an adapter built on a borrowed client, which
+// the caller then checks is still open.
+func PublishReceiveClose(t testing.TB, a eventsync.Adapter) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got := make(chan []byte, 1)
+	if err := a.Subscribe(ctx, func(b []byte) { got <- b }); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Publish(ctx, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-got:
+		if string(m) != "hi" {
+			t.Fatalf("got %q", m)
+		}
+	case <-ctx.Done():
+		t.Fatal("message not delivered")
+	}
+	if err := a.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
