@@ -39,6 +39,14 @@ const (
 	DropNewest
 )
 
+// String returns "drop-oldest" or "drop-newest".
+func (p OverflowPolicy) String() string {
+	if p == DropNewest {
+		return "drop-newest"
+	}
+	return "drop-oldest"
+}
+
 // Options configure a Sync. The zero value of every field is a usable default,
 // except that one of URI and Adapter is required.
 type Options struct {
