@@ -228,7 +228,7 @@ func (s *Sync) syncIn(msg []byte) {
 		s.stats.echoes.Add(1)
 		return
 	}
-	if env.Origin != "" && env.Seq != 0 && s.repeats.seen(env.Origin, env.Seq) {
+	if env.Origin != "" && env.Seq != 0 && s.seqs.seen(env.Origin, env.Seq) {
 		s.stats.duplicates.Add(1) // a retried batch delivered twice
 		return
 	}
@@ -309,68 +309,4 @@ func (s *Sync) logLimited(kind int, msg string, args ...any) {
 		return
 	}
 	s.log.Warn(msg, args...)
-}
-
-// repeats remembers recently received sequence numbers per origin, so that
-// the repeats of a retried batch are dropped. It is used by the dispatch
-// goroutine only. Origins are bounded too: past maxOrigins (a flood of forged
-// origins, say) it starts afresh.
-type repeats struct {
-	byOrigin   map[string]*seqWindow
-	lastOrigin string // messages come in runs from one origin: skip the map then
-	last       *seqWindow
-}
-
-const (
-	repeatWindow = 8192 // sequence numbers remembered per origin (a multiple of 64)
-	maxOrigins   = 1024
-)
-
-func (r *repeats) seen(origin string, seq uint64) bool {
-	if r.last == nil || origin != r.lastOrigin {
-		w := r.byOrigin[origin]
-		if w == nil {
-			if r.byOrigin == nil || len(r.byOrigin) >= maxOrigins {
-				r.byOrigin = make(map[string]*seqWindow)
-			}
-			w = &seqWindow{}
-			r.byOrigin[origin] = w
-		}
-		r.lastOrigin, r.last = origin, w
-	}
-	return r.last.seen(seq)
-}
-
-// seqWindow is a bitmap of the last repeatWindow sequence numbers up to the
-// highest one seen.
-type seqWindow struct {
-	max  uint64
-	bits [repeatWindow / 64]uint64
-}
-
-func (w *seqWindow) seen(seq uint64) bool {
-	if seq > w.max {
-		if seq-w.max >= repeatWindow {
-			w.bits = [repeatWindow / 64]uint64{}
-		} else {
-			for s := w.max + 1; s < seq; s++ {
-				w.bits[s%repeatWindow/64] &^= 1 << (s % 64)
-			}
-		}
-		w.max = seq
-		w.bits[seq%repeatWindow/64] |= 1 << (seq % 64)
-		return false
-	}
-	if w.max-seq >= repeatWindow {
-		// Older than the window. Concurrent emitters number messages before
-		// they queue them, so a message can lag far behind the highest number
-		// seen without being a repeat: let it through.
-		return false
-	}
-	word, bit := seq%repeatWindow/64, uint64(1)<<(seq%64)
-	if w.bits[word]&bit != 0 {
-		return true
-	}
-	w.bits[word] |= bit
-	return false
 }

@@ -169,7 +169,7 @@ type Sync struct {
 	stats     counters
 	seq       atomic.Uint64 // numbers published messages
 	inFlight  atomic.Int64  // events in the batch being published
-	repeats   repeats       // owned by the dispatch goroutine
+	seqs      sequences     // owned by the dispatch goroutine
 }
 
 // Configure hooks a Sync onto em (usually an *App): every service event whose
@@ -327,6 +327,7 @@ type Stats struct {
 	InboxDropped    uint64 `json:"inboxDropped"`    // received messages dropped because dispatch fell behind
 	Forged          uint64 `json:"forged"`          // received messages without a valid signature (Options.Secret)
 	Duplicates      uint64 `json:"duplicates"`      // repeats of a message already received (a retried batch), dropped
+	Missed          uint64 `json:"missed"`          // messages of other replicas skipped in their sequence and not (yet) arrived
 	Reconnects      uint64 `json:"reconnects"`      // reconnections reported by the adapter
 	ResumeGaps      uint64 `json:"resumeGaps"`      // adapter resumptions that may have missed messages
 	QueueLength     int    `json:"queueLength"`     // events waiting to be published (outbox and the batch in flight)
@@ -348,7 +349,7 @@ func (s *Sync) Stats() Stats {
 		Filtered: c.filtered.Load(), PublishFailures: c.publishFailures.Load(),
 		Received: c.received.Load(), Dispatched: c.dispatched.Load(), Echoes: c.echoes.Load(),
 		Malformed: c.malformed.Load(), UnknownPath: c.unknownPath.Load(), InboxDropped: c.inboxDropped.Load(),
-		Forged: c.forged.Load(), Duplicates: c.duplicates.Load(),
+		Forged: c.forged.Load(), Duplicates: c.duplicates.Load(), Missed: s.seqs.Missed(),
 		QueueLength: s.outbox.Len() + int(s.inFlight.Load()),
 	}
 	select {

@@ -156,6 +156,9 @@ func TestBrokerClosesConnections(t *testing.T) {
 	if len(got) != len(seen) {
 		t.Fatalf("repeats reached the listener: %d dispatched, %d distinct", len(got), len(seen))
 	}
+	if ss.Missed != uint64(10_000-len(seen)) {
+		t.Fatalf("subscriber counts %d missed, but %d of 10,000 did not arrive", ss.Missed, 10_000-len(seen))
+	}
 	if ps.Dropped != 0 || ps.Emitted != 10_000 || ps.Published != 10_000 {
 		t.Fatalf("publisher lost events: %+v", ps)
 	}
