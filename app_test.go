@@ -155,3 +155,17 @@ func TestFindAndEventSuppressedByHook(t *testing.T) {
 		t.Fatal("event emitted although the hook cleared it")
 	}
 }
+
+func TestOnData(t *testing.T) {
+	bus := t.Name()
+	a := newReplica(t, bus, eventsync.Options{})
+	b := newReplica(t, bus, eventsync.Options{})
+	titles := make(chan string, 2)
+	eventsync.OnData(b.svc, "created", func(todo Todo, e eventsync.Event) { titles <- todo.Title })
+	eventsync.OnData(a.svc, "created", func(todo Todo, e eventsync.Event) { titles <- "local " + todo.Title })
+	mustCreate(t, a.svc, context.Background(), "typed")
+	got := map[string]bool{<-titles: true, <-titles: true}
+	if !got["typed"] || !got["local typed"] {
+		t.Fatalf("got %v", got)
+	}
+}

@@ -104,3 +104,23 @@ func callListener(log *slog.Logger, fn Listener, ev Event) {
 	}()
 	fn(ev)
 }
+
+// OnData registers fn for event on s with the event's data as T, the
+// service's record type (or the custom event's declared type), so that
+// listeners need no type assertion:
+//
+//	eventsync.OnData(todos, "created", func(t Todo, e eventsync.Event) { ... })
+//
+// Data of another type (possible only with an Emitter other than App) is not
+// passed to fn; it is logged.
+func OnData[T any](s *Service, event string, fn func(data T, e Event)) (off func()) {
+	return s.On(event, func(e Event) {
+		data, ok := e.Data.(T)
+		if !ok && e.Data != nil {
+			s.app.log().Error("eventsync: event data of an unexpected type", "path", e.Path, "event", e.Name,
+				"want", fmt.Sprintf("%T", *new(T)), "got", fmt.Sprintf("%T", e.Data))
+			return
+		}
+		fn(data, e)
+	})
+}

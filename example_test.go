@@ -36,12 +36,17 @@ func Example() {
 
 	got := make(chan eventsync.Event, 1)
 	app2.Service("todos").On("created", func(e eventsync.Event) { got <- e })
+	titles := make(chan string, 1)
+	eventsync.OnData(app2.Service("todos"), "created", func(t Todo, e eventsync.Event) { titles <- t.Title })
 
 	app1.Service("todos").Create(ctx, Todo{Title: "buy milk"}, nil)
 	e := <-got
-	todo := e.Data.(Todo)
+	todo := e.Data.(Todo) // the same Go type on every replica
 	fmt.Println(e.Name, todo.Title, e.Remote)
-	// Output: created buy milk true
+	fmt.Println("typed listener:", <-titles)
+	// Output:
+	// created buy milk true
+	// typed listener: buy milk
 }
 
 // A before hook turns sync off for calls from internal jobs; WithoutSync does
