@@ -39,6 +39,7 @@ type BenchRecord struct {
 // benchService lets bench emit "created" through a real service call path.
 type benchService struct{}
 
+// Create returns r; the App emits "created" with it.
 func (benchService) Create(ctx context.Context, r BenchRecord, p eventsync.Params) (BenchRecord, error) {
 	return r, nil
 }

@@ -8,13 +8,16 @@ import (
 	_ "github.com/eventsync/eventsync/adapters/memsync" // registers mem://
 )
 
+// Todo is the record type of the "todos" service.
 type Todo struct {
 	ID    int    `json:"id"`
 	Title string `json:"title"`
 }
 
+// TodoService stores nothing; it numbers the todos it creates.
 type TodoService struct{ next int }
 
+// Create numbers t; the App then emits "created" with it.
 func (s *TodoService) Create(ctx context.Context, t Todo, p eventsync.Params) (Todo, error) {
 	s.next++
 	t.ID = s.next
