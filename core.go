@@ -3,6 +3,8 @@ package eventsync
 import (
 	"math"
 	"reflect"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -115,8 +117,10 @@ func (s *Sync) publishLoop() {
 		for {
 			err := s.adapter.Publish(s.pubCtx, batch...)
 			if err == nil {
-				s.stats.published.Add(uint64(len(batch)))
+				// In this order, a reader that sees Published counted sees
+				// QueueLength without the batch.
 				s.inFlight.Store(0)
+				s.stats.published.Add(uint64(len(batch)))
 				bo.Reset()
 				break
 			}
@@ -127,8 +131,8 @@ func (s *Sync) publishLoop() {
 				err = backoff.Sleep(s.pubCtx, bo.Next())
 			}
 			if err != nil && s.pubCtx.Err() != nil { // Close gave up
-				s.stats.unsent.Add(uint64(len(batch) + s.outbox.Len()))
 				s.inFlight.Store(0)
+				s.stats.unsent.Add(uint64(len(batch) + s.outbox.Len()))
 				return
 			}
 		}
@@ -170,17 +174,23 @@ func (s *Sync) deliver(msg []byte) {
 	}
 }
 
-// dispatchLoop takes what was received, in batches, and dispatches it. Once
-// the adapter is closed it dispatches what is left, then stops.
+// dispatchLoop takes what was received, in batches, decodes each batch
+// (on several goroutines when it is large and there are cores for it: the
+// decoding is most of the receiving side's work) and dispatches it in order.
+// Once the adapter is closed it dispatches what is left, then stops.
 func (s *Sync) dispatchLoop() {
 	defer close(s.dispatchDone)
+	workers := runtime.GOMAXPROCS(0)
 	var batch [][]byte
+	var decoded []incoming
 	for {
 		batch = s.inbox.Take(batch[:0], 256, math.MaxInt)
-		for _, msg := range batch {
-			s.syncIn(msg)
+		decoded = s.decodeAll(batch, decoded, workers)
+		for i := range decoded {
+			s.commit(&decoded[i])
 		}
 		clear(batch)
+		clear(decoded)
 		if len(batch) > 0 {
 			continue
 		}
@@ -194,9 +204,49 @@ func (s *Sync) dispatchLoop() {
 	}
 }
 
-// syncIn decodes one message and dispatches it to local listeners. Bad input
-// is counted and logged (at most once a second per kind), never fatal.
-func (s *Sync) syncIn(msg []byte) {
+// parallelDecodeMin is the batch size from which decoding is spread over
+// goroutines; below it the hand-off costs more than it saves.
+const parallelDecodeMin = 64
+
+// decodeAll decodes batch into out (resized), in order.
+func (s *Sync) decodeAll(batch [][]byte, out []incoming, workers int) []incoming {
+	if cap(out) < len(batch) {
+		out = make([]incoming, len(batch))
+	}
+	out = out[:len(batch)] // zeroed: dispatchLoop clears it after each batch
+	if workers < 2 || len(batch) < parallelDecodeMin {
+		for i, msg := range batch {
+			s.decode(msg, &out[i])
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	chunk := (len(batch) + workers - 1) / workers
+	for lo := 0; lo < len(batch); lo += chunk {
+		hi := min(lo+chunk, len(batch))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				s.decode(batch[i], &out[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// incoming is a received message after decode, waiting for commit.
+type incoming struct {
+	origin string
+	seq    uint64
+	ev     Event
+	ready  bool // decoded into ev; false: dropped (and counted) by decode
+}
+
+// decode does for one message everything that does not depend on the order
+// of messages, so that it may run on several goroutines at once: size limit,
+// signature, echo, envelope, path and data. Bad input is counted and logged
+// (at most once a second per kind), never fatal.
+func (s *Sync) decode(msg []byte, in *incoming) {
 	if len(msg) > s.opts.MaxMessageBytes {
 		s.stats.oversized.Add(1)
 		s.logLimited(kindOversized, "eventsync: received message too large", "bytes", len(msg), "limit", s.opts.MaxMessageBytes)
@@ -228,10 +278,7 @@ func (s *Sync) syncIn(msg []byte) {
 		s.stats.echoes.Add(1)
 		return
 	}
-	if env.Origin != "" && env.Seq != 0 && s.seqs.seen(env.Origin, env.Seq) {
-		s.stats.duplicates.Add(1) // a retried batch delivered twice
-		return
-	}
+	in.origin, in.seq = env.Origin, env.Seq // from here on the message counts in its origin's sequence
 	if f := s.opts.AcceptFilter; f != nil && !f(env.Path, env.Event) {
 		s.stats.filtered.Add(1)
 		return
@@ -248,19 +295,35 @@ func (s *Sync) syncIn(msg []byte) {
 		s.logLimited(kindMalformed, "eventsync: data does not fit the record type", "path", env.Path, "event", env.Event, "type", t, "err", err)
 		return
 	}
-	ev := Event{Name: env.Event, Path: env.Path, Data: data, Sync: true, Origin: env.Origin, Remote: !own}
+	in.ev = Event{Name: env.Event, Path: env.Path, Data: data, Sync: true, Origin: env.Origin, Remote: !own}
 	if c := env.Context; c != nil {
-		ev.Context = &HookContext{
+		in.ev.Context = &HookContext{
 			Path: env.Path, Method: c.Method, Type: c.Type, ID: c.ID, Event: env.Event,
 			Params: s.allowedParams(c.Params), Result: data, Sync: true,
 		}
-		if ev.Context.Params == nil {
-			ev.Context.Params = Params{}
+		if in.ev.Context.Params == nil {
+			in.ev.Context.Params = Params{}
 		}
 	}
-	if err := s.em.Dispatch(ev); err != nil {
+	in.ready = true
+}
+
+// commit does what depends on the order of messages, on the dispatch
+// goroutine: drop repeats (recording every sequence number, so that a
+// malformed message is not also counted as missed), then dispatch.
+func (s *Sync) commit(in *incoming) {
+	if in.origin != "" && in.seq != 0 && s.seqs.seen(in.origin, in.seq) {
+		if in.ready {
+			s.stats.duplicates.Add(1) // a retried batch delivered twice
+		}
+		return
+	}
+	if !in.ready {
+		return
+	}
+	if err := s.em.Dispatch(in.ev); err != nil {
 		s.stats.unknownPath.Add(1)
-		s.logLimited(kindUnknown, "eventsync: cannot dispatch", "path", env.Path, "event", env.Event, "err", err)
+		s.logLimited(kindUnknown, "eventsync: cannot dispatch", "path", in.ev.Path, "event", in.ev.Name, "err", err)
 		return
 	}
 	s.stats.dispatched.Add(1)

@@ -22,6 +22,8 @@ type Emitter interface {
 
 	// DataType returns the Go type that data of event on path decodes into,
 	// or an error wrapping ErrUnknownPath or ErrUnknownEvent. A nil type means
-	// "decode generically" (maps, slices, float64, string, bool).
+	// "decode generically" (maps, slices, float64, string, bool). The Sync
+	// decodes large batches on several goroutines, so DataType must be safe
+	// for concurrent use; Dispatch is called from one goroutine, in order.
 	DataType(path, event string) (reflect.Type, error)
 }

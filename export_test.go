@@ -1,4 +1,8 @@
 package eventsync
 
 // SyncIn exposes the sync-in path to the fuzz test.
-func (s *Sync) SyncIn(msg []byte) { s.syncIn(msg) }
+func (s *Sync) SyncIn(msg []byte) {
+	var in incoming
+	s.decode(msg, &in)
+	s.commit(&in)
+}

@@ -150,7 +150,7 @@ func TestBrokerClosesConnections(t *testing.T) {
 			t.Fatalf("event %d after the reconnect delivered %d times", i, seen[i])
 		}
 	}
-	ps := pub.Sync.Stats()
+	ps := synctest.WaitStats(t, pub.Sync, 30*time.Second, "all published", func(s eventsync.Stats) bool { return s.Published == 10_000 })
 	ss := sub.Sync.Stats()
 	t.Logf("subscriber got %d distinct of 10,000 (%d dispatched, %d repeats dropped); pub %+v", len(seen), len(got), ss.Duplicates, ps)
 	if len(got) != len(seen) {

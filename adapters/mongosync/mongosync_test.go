@@ -106,7 +106,8 @@ func TestServerRestartMidStream(t *testing.T) {
 	if len(got) != total {
 		t.Fatalf("got %d of %d events", len(got), total)
 	}
-	st, ps := sub.Sync.Stats(), pub.Sync.Stats()
+	st := sub.Sync.Stats()
+	ps := synctest.WaitStats(t, pub.Sync, 30*time.Second, "all published", func(s eventsync.Stats) bool { return s.Published == total })
 	t.Logf("subscriber %+v; publisher %+v", st, ps)
 	if st.Reconnects < 1 || ps.Published != total || ps.Dropped != 0 {
 		t.Fatalf("accounting: sub %+v pub %+v", st, ps)

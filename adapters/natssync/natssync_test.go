@@ -153,7 +153,7 @@ func TestServerRestartMidStream(t *testing.T) {
 	if tail := got[len(got)-1000:]; tail[0] != 10_000 {
 		t.Fatalf("events after the restart missing: tail starts at %d", tail[0])
 	}
-	ps := pub.Sync.Stats()
+	ps := synctest.WaitStats(t, pub.Sync, 30*time.Second, "outbox empty", func(s eventsync.Stats) bool { return s.QueueLength == 0 })
 	t.Logf("subscriber got %d of 11,000; publisher dropped %d (outbox 2,000), published %d; pub %+v", len(got), ps.Dropped, ps.Published, ps)
 	if ps.Emitted != 11_000 || ps.Emitted != ps.Published+ps.Dropped+ps.Unsent+uint64(ps.QueueLength) || ps.PublishFailures == 0 {
 		t.Fatalf("accounting: %+v", ps)

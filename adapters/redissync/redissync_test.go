@@ -152,7 +152,7 @@ func TestKillSubscriberConnection(t *testing.T) {
 			t.Fatalf("event %d, published after the resubscription, is missing", i)
 		}
 	}
-	ps := pub.Sync.Stats()
+	ps := synctest.WaitStats(t, pub.Sync, 10*time.Second, "all published", func(s eventsync.Stats) bool { return s.Published == 3000 })
 	// Dispatched is counted after the listener ran: wait for the last one.
 	ss := synctest.WaitStats(t, sub.Sync, 10*time.Second, "dispatch counted", func(s eventsync.Stats) bool { return s.Dispatched == uint64(len(got)) })
 	t.Logf("missed while resubscribing: %d of the 1000 published in the window; pub %+v; sub %+v", missed, ps, ss)
@@ -191,7 +191,7 @@ func TestKillPublisherConnection(t *testing.T) {
 		}
 		return len(seen) == total
 	})
-	ps := pub.Sync.Stats()
+	ps := synctest.WaitStats(t, pub.Sync, 10*time.Second, "all published", func(s eventsync.Stats) bool { return s.Published == total })
 	ss := synctest.WaitStats(t, sub.Sync, 10*time.Second, "every message processed", func(s eventsync.Stats) bool {
 		return s.Received == s.Dispatched+s.Duplicates+s.Echoes
 	})
