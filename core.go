@@ -175,17 +175,16 @@ func (s *Sync) deliver(msg []byte) {
 }
 
 // dispatchLoop takes what was received, in batches, decodes each batch
-// (on several goroutines when it is large and there are cores for it: the
+// (on several goroutines when it is large and there are cores to spare: the
 // decoding is most of the receiving side's work) and dispatches it in order.
 // Once the adapter is closed it dispatches what is left, then stops.
 func (s *Sync) dispatchLoop() {
 	defer close(s.dispatchDone)
-	workers := runtime.GOMAXPROCS(0)
 	var batch [][]byte
 	var decoded []incoming
 	for {
 		batch = s.inbox.Take(batch[:0], 256, math.MaxInt)
-		decoded = s.decodeAll(batch, decoded, workers)
+		decoded = s.decodeAll(batch, decoded, int(s.decodeWorkers.Load()))
 		for i := range decoded {
 			s.commit(&decoded[i])
 		}
@@ -207,6 +206,11 @@ func (s *Sync) dispatchLoop() {
 // parallelDecodeMin is the batch size from which decoding is spread over
 // goroutines; below it the hand-off costs more than it saves.
 const parallelDecodeMin = 64
+
+// decodeWorkers leaves two cores to the broker client and the publisher: on
+// the 2-core machine of BENCHMARKS.md, decoding on both cores made end-to-end
+// rates 5-8% worse, so there it stays on the dispatch goroutine.
+func decodeWorkers() int { return max(1, runtime.GOMAXPROCS(0)-2) }
 
 // decodeAll decodes batch into out (resized), in order.
 func (s *Sync) decodeAll(batch [][]byte, out []incoming, workers int) []incoming {

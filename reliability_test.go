@@ -178,3 +178,42 @@ func mib(b []int64) []string {
 	}
 	return out
 }
+
+// Large received batches decoded on several goroutines are still dispatched
+// in order, with every counter right.
+func TestParallelDecodeKeepsOrder(t *testing.T) {
+	bus := t.Name()
+	b := newReplica(t, bus, eventsync.Options{})
+	b.sync.SetDecodeWorkers(4)
+	raw := memsync.New(memsync.Named(bus), eventsync.DefaultKey)
+	defer raw.Close(context.Background())
+	const n = 5000
+	msgs := make([][]byte, 0, n)
+	for i := range n {
+		var msg []byte
+		if i%100 == 50 {
+			msg = []byte("garbage") // malformed ones in the middle of batches
+		} else {
+			msg, _ = serializer.JSON.Encode(&serializer.Message{Event: "progress", Path: "todos", Data: Progress{Percent: i},
+				Origin: "other", Seq: uint64(i + 1)})
+		}
+		msgs = append(msgs, msg)
+	}
+	if err := raw.Publish(context.Background(), msgs...); err != nil { // one burst: large batches
+		t.Fatal(err)
+	}
+	want := n - n/100
+	got := b.got.wait(t, want)
+	prev := -1
+	for _, ev := range got {
+		p := ev.Data.(Progress).Percent
+		if p <= prev {
+			t.Fatalf("out of order: %d after %d", p, prev)
+		}
+		prev = p
+	}
+	st := waitStats(t, b.sync, "all counted", func(s eventsync.Stats) bool { return s.Dispatched == uint64(want) && s.Malformed == n/100 })
+	if st.Missed != n/100 { // the malformed ones carried no sequence number: their numbers are gaps
+		t.Fatalf("missed %d, want %d", st.Missed, n/100)
+	}
+}

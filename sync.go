@@ -170,6 +170,8 @@ type Sync struct {
 	seq       atomic.Uint64 // numbers published messages
 	inFlight  atomic.Int64  // events in the batch being published
 	seqs      sequences     // owned by the dispatch goroutine
+	// decodeWorkers is how many goroutines decode a large received batch.
+	decodeWorkers atomic.Int32
 }
 
 // Configure hooks a Sync onto em (usually an *App): every service event whose
@@ -225,6 +227,7 @@ func Configure(em Emitter, opts Options) (*Sync, error) {
 		return nil, fmt.Errorf("eventsync: configure: %w", err)
 	}
 	s.removeIntercept = remove
+	s.decodeWorkers.Store(int32(decodeWorkers()))
 	s.adapter = opts.Adapter
 	if s.adapter == nil {
 		s.adapter, err = openURL(context.Background(), u, opts.Key)
