@@ -167,7 +167,7 @@ func WaitStats(t testing.TB, s *eventsync.Sync, timeout time.Duration, what stri
 // if any event was lost.
 func BenchEndToEnd(b *testing.B, opts eventsync.Options, emitters int) {
 	opts.OutboxSize = max(opts.OutboxSize, b.N) // measure throughput, not the overflow policy
-	opts.InboxSize = max(opts.InboxSize, b.N) // likewise: no drops at the receiver
+	opts.InboxSize = max(opts.InboxSize, b.N)   // likewise: no drops at the receiver
 	pub := NewReplica(b, opts)
 	sub := NewReplica(b, opts)
 	var got atomicCounter
