@@ -7,21 +7,13 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/adapters/adaptertest"
 	"github.com/eventsync/eventsync/internal/synctest"
 )
 
 // BenchmarkEndToEnd: App.Emit on one replica to a listener on another,
 // through the NATS server of this machine.
-func BenchmarkEndToEnd(b *testing.B) {
-	u := natsURL(b)
-	for _, emitters := range []int{1, 4} {
-		b.Run(fmt.Sprintf("emitters=%d", emitters), func(b *testing.B) {
-			synctest.BenchEndToEnd(b, eventsync.Options{URI: u, Key: adaptertest.UniqueKey("bench")}, emitters)
-		})
-	}
-}
+func BenchmarkEndToEnd(b *testing.B) { synctest.BenchEmitters(b, natsURL(b)) }
 
 // BenchmarkRaw is bare nats.go doing the same job: publishers writing an
 // equally large message with one flush per 512, a subscriber counting.

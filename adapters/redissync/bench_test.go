@@ -7,20 +7,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/adapters/adaptertest"
 	"github.com/eventsync/eventsync/internal/synctest"
 )
 
 // BenchmarkEndToEnd: App.Emit on one replica to a listener on another, through Redis.
-func BenchmarkEndToEnd(b *testing.B) {
-	u := redisURL(b)
-	for _, emitters := range []int{1, 4} {
-		b.Run(fmt.Sprintf("emitters=%d", emitters), func(b *testing.B) {
-			synctest.BenchEndToEnd(b, eventsync.Options{URI: u, Key: adaptertest.UniqueKey("bench")}, emitters)
-		})
-	}
-}
+func BenchmarkEndToEnd(b *testing.B) { synctest.BenchEmitters(b, redisURL(b)) }
 
 // BenchmarkRaw is bare go-redis doing the same job: publishers pipelining
 // PUBLISH of an equally large message in batches of 512, and a subscriber

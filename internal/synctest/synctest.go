@@ -5,6 +5,7 @@ package synctest
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -303,5 +304,16 @@ func PublishReceiveClose(t testing.TB, a eventsync.Adapter) {
 	}
 	if err := a.Close(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchEmitters runs BenchEndToEnd on uri with 1 and with 4 emitters, each
+// on a key of its own.
+func BenchEmitters(b *testing.B, uri string) {
+	for _, emitters := range []int{1, 4} {
+		b.Run(fmt.Sprintf("emitters=%d", emitters), func(b *testing.B) {
+			key := fmt.Sprintf("bench-%d-%d", emitters, time.Now().UnixNano())
+			BenchEndToEnd(b, eventsync.Options{URI: uri, Key: key}, emitters)
+		})
 	}
 }
