@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -150,12 +151,4 @@ func (a *App) emit(s *Service, ev Event) {
 	s.events.emit(log, ev)
 }
 
-func trimPath(p string) string {
-	for len(p) > 0 && p[0] == '/' {
-		p = p[1:]
-	}
-	for len(p) > 0 && p[len(p)-1] == '/' {
-		p = p[:len(p)-1]
-	}
-	return p
-}
+func trimPath(p string) string { return strings.Trim(p, "/") }

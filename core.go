@@ -128,9 +128,9 @@ func (s *Sync) publishLoop() {
 				s.stats.publishFailures.Add(1)
 				s.setErr(&s.pubErr, err)
 				s.logLimited(kindPublish, "eventsync: publish failed, retrying", "events", len(batch), "err", err)
-				err = backoff.Sleep(s.pubCtx, bo.Next())
+				_ = backoff.Sleep(s.pubCtx, bo.Next()) // ends early when Close gives up: checked next
 			}
-			if err != nil && s.pubCtx.Err() != nil { // Close gave up
+			if s.pubCtx.Err() != nil { // Close gave up
 				s.inFlight.Store(0)
 				s.stats.unsent.Add(uint64(len(batch) + s.outbox.Len()))
 				return

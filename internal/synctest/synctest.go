@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -171,11 +172,11 @@ func BenchEndToEnd(b *testing.B, opts eventsync.Options, emitters int) {
 	opts.InboxSize = max(opts.InboxSize, b.N)   // likewise: no drops at the receiver
 	pub := NewReplica(b, opts)
 	sub := NewReplica(b, opts)
-	var got atomicCounter
+	var got atomic.Uint64
 	done := make(chan struct{})
 	target := uint64(b.N)
 	sub.Svc.On("created", func(eventsync.Event) {
-		if got.add() == target {
+		if got.Add(1) == target {
 			close(done)
 		}
 	})
@@ -192,29 +193,11 @@ func BenchEndToEnd(b *testing.B, opts eventsync.Options, emitters int) {
 	select {
 	case <-done:
 	case <-time.After(60 * time.Second):
-		b.Fatalf("lost events: %d of %d arrived; pub %+v; sub %+v", got.load(), b.N, pub.Sync.Stats(), sub.Sync.Stats())
+		b.Fatalf("lost events: %d of %d arrived; pub %+v; sub %+v", got.Load(), b.N, pub.Sync.Stats(), sub.Sync.Stats())
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
-}
-
-type atomicCounter struct {
-	mu sync.Mutex
-	n  uint64
-}
-
-func (c *atomicCounter) add() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n++
-	return c.n
-}
-
-func (c *atomicCounter) load() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n
 }
 
 // Spread runs fn on p goroutines, giving each its share of n, and waits.
@@ -236,11 +219,11 @@ func Spread(n, p int, fn func(share int)) {
 func BenchRaw(b *testing.B, publishers int, msg []byte,
 	subscribe func(onMessage func()) (stop func()),
 	publish func(ctx context.Context, batch [][]byte) error) {
-	var got atomicCounter
+	var got atomic.Uint64
 	done := make(chan struct{})
 	target := uint64(b.N)
 	stop := subscribe(func() {
-		if got.add() == target {
+		if got.Add(1) == target {
 			close(done)
 		}
 	})
@@ -266,7 +249,7 @@ func BenchRaw(b *testing.B, publishers int, msg []byte,
 	select {
 	case <-done:
 	case <-ctx.Done():
-		b.Fatalf("raw: %d of %d arrived", got.load(), b.N)
+		b.Fatalf("raw: %d of %d arrived", got.Load(), b.N)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 }
