@@ -266,7 +266,7 @@ func (s *Sync) decode(msg []byte, in *incoming) {
 		msg = body
 	}
 	if or, ok := s.opts.Serializer.(serializer.OriginReader); ok && !s.opts.RoundTrip {
-		if origin, ok := or.OriginOf(msg); ok && origin == s.opts.ReplicaID {
+		if origin, ok := or.OriginOf(msg); ok && string(origin) == s.opts.ReplicaID {
 			s.stats.echoes.Add(1)
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"sync"
 )
 
 // JSON is the default serializer: the feathers-sync wire format, one JSON
@@ -26,11 +27,18 @@ type jsonSerializer struct{}
 
 func (jsonSerializer) Name() string { return "json" }
 
-// Encode writes the envelope by hand around encoding/json's output for data,
-// id, params and result; the result of a service event is the event data, so
-// it is encoded once and written twice.
+// Encode writes the envelope by hand around the JSON of data, id, params and
+// result; the result of a service event is the event data, so it is encoded
+// once and written twice.
 func (jsonSerializer) Encode(m *Message) ([]byte, error) {
-	data, err := json.Marshal(m.Data)
+	// The data goes to a pooled scratch buffer first, so that the message is
+	// allocated once at its size.
+	scratch := scratchBuffers.Get().(*[]byte)
+	defer scratchBuffers.Put(scratch)
+	data, err := appendJSON((*scratch)[:0], m.Data)
+	if cap(data) <= maxScratch {
+		*scratch = data
+	}
 	if err != nil {
 		return nil, fmt.Errorf("serializer: json encode %s %s: %w", m.Path, m.Event, err)
 	}
@@ -91,15 +99,29 @@ func (jsonSerializer) Encode(m *Message) ([]byte, error) {
 			buf = append(buf, data...)
 			continue
 		}
-		v, err := json.Marshal(f.val)
-		if err != nil {
+		if buf, err = appendJSON(buf, f.val); err != nil {
 			return nil, fmt.Errorf("serializer: json encode %s %s context %s: %w", m.Path, m.Event, f.name, err)
 		}
-		buf = append(buf, v...)
 	}
 	buf = append(buf, "}}"...)
 	return buf, nil
 }
+
+// appendJSON appends json.Marshal(v) to buf, through the fast path where it
+// applies.
+func appendJSON(buf []byte, v any) ([]byte, error) {
+	if out, ok := fastEncode(buf, reflect.ValueOf(v)); ok {
+		return out, nil
+	}
+	b, err := json.Marshal(v)
+	return append(buf, b...), err
+}
+
+// scratchBuffers holds encoding buffers; one above maxScratch is let go
+// rather than kept for every later message.
+var scratchBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxScratch = 64 << 10
 
 // sameValue reports whether a and b are the same value without risking a
 // panic on uncomparable types: comparable values compare with ==, maps,
@@ -130,11 +152,11 @@ func (jsonSerializer) Decode(b []byte, e *Envelope) error {
 		var err error
 		switch string(key) {
 		case "event":
-			e.Event, err = jsonString(val)
+			e.Event, err = jsonName(val)
 		case "path":
-			e.Path, err = jsonString(val)
+			e.Path, err = jsonName(val)
 		case "origin":
-			e.Origin, err = jsonString(val)
+			e.Origin, err = jsonName(val)
 		case "seq":
 			e.Seq, err = strconv.ParseUint(string(val), 10, 64)
 		case "data":
@@ -160,13 +182,13 @@ func decodeJSONContext(b []byte) (*Context, error) {
 		var err error
 		switch string(key) {
 		case "method":
-			c.Method, err = jsonString(val)
+			c.Method, err = jsonName(val)
 		case "path":
-			c.Path, err = jsonString(val)
+			c.Path, err = jsonName(val)
 		case "type":
-			c.Type, err = jsonString(val)
+			c.Type, err = jsonName(val)
 		case "event":
-			c.Event, err = jsonString(val)
+			c.Event, err = jsonName(val)
 		case "id":
 			c.ID, err = jsonValue(val)
 		case "params":
@@ -215,6 +237,16 @@ func jsonObject(raw []byte) (map[string]any, error) {
 }
 
 func (jsonSerializer) DecodeData(data []byte, v any) error {
+	// The fast path decodes into zero values only, where its result is
+	// encoding/json's; on anything it leaves, encoding/json starts afresh.
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		if e := rv.Elem(); e.IsZero() {
+			if fastDecode(data, e) {
+				return nil
+			}
+			e.SetZero()
+		}
+	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("serializer: json decode data: %w", err)
 	}
@@ -223,15 +255,15 @@ func (jsonSerializer) DecodeData(data []byte, v any) error {
 
 // OriginOf implements OriginReader: the origin, if the message starts with
 // it as eventsync writes it.
-func (jsonSerializer) OriginOf(b []byte) (string, bool) {
+func (jsonSerializer) OriginOf(b []byte) ([]byte, bool) {
 	const prefix = `{"origin":"`
 	if !bytes.HasPrefix(b, []byte(prefix)) {
-		return "", false
+		return nil, false
 	}
 	rest := b[len(prefix):]
 	end := bytes.IndexByte(rest, '"')
 	if end < 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
-		return "", false
+		return nil, false
 	}
-	return string(rest[:end]), true
+	return rest[:end], true
 }

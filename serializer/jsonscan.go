@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -209,3 +211,31 @@ func appendJSONString(buf []byte, s string) []byte {
 	q, _ := json.Marshal(s) // strings always marshal
 	return append(buf, q...)
 }
+
+// jsonName is jsonString for the envelope's names (event, path, origin,
+// method, type), which come from a small set: they are interned, so that
+// receiving a message does not allocate them again.
+func jsonName(raw []byte) (string, error) {
+	if len(raw) < 2 || len(raw) > maxInterned+2 || raw[0] != '"' {
+		return jsonString(raw)
+	}
+	inner := raw[1 : len(raw)-1]
+	slot := &interned[maphash.Bytes(internSeed, inner)%uint64(len(interned))]
+	if p := slot.Load(); p != nil && *p == string(inner) {
+		return *p, nil
+	}
+	s, err := jsonString(raw)
+	if err == nil && s == string(inner) { // no escapes: the bytes are the string
+		slot.Store(&s)
+	}
+	return s, err
+}
+
+const maxInterned = 64
+
+// interned is a cache, lossy on collisions, shared by every Sync in the
+// process; it only ever holds strings seen on the wire.
+var (
+	interned   [512]atomic.Pointer[string]
+	internSeed = maphash.MakeSeed()
+)

@@ -85,7 +85,8 @@ func checkEnvelope(format string, e *Envelope) error {
 // OriginReader is implemented by serializers that can read a message's
 // origin without decoding it, so that a replica drops its own echoes cheaply.
 // ok is false when the origin cannot be read that way; the message is then
-// decoded as usual.
+// decoded as usual. origin is part of msg (no copy: this runs for every
+// message received).
 type OriginReader interface {
-	OriginOf(msg []byte) (origin string, ok bool)
+	OriginOf(msg []byte) (origin []byte, ok bool)
 }

@@ -48,7 +48,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatalf("%s: %+v %+v %+v", s.Name(), e, c, got)
 		}
 		if r, ok := s.(serializer.OriginReader); ok {
-			if o, ok := r.OriginOf(b); !ok || o != "0123456789abcdef" {
+			if o, ok := r.OriginOf(b); !ok || string(o) != "0123456789abcdef" {
 				t.Fatalf("%s: OriginOf = %q %v", s.Name(), o, ok)
 			}
 		}

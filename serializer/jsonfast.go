@@ -1,0 +1,865 @@
+package serializer
+
+import (
+	"encoding"
+	"encoding/base64"
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// A fast path for decoding event data into its Go type.
+//
+// encoding/json validates the whole input, then decodes it a second time
+// through reflection with lookups on every call; on the receiving side that
+// was a third of all CPU (BENCHMARKS.md). fastDecode builds a plan per type
+// once and decodes in one pass. It covers what records are made of (structs
+// with json tags, strings, numbers, bools, pointers, slices, []byte, maps
+// with string keys, any, time.Time) and gives up, returning false, on
+// anything else: invalid or unusual input (escaped surrogates, invalid UTF-8,
+// numbers that do not fit, repeated keys), and types with their own
+// unmarshalers. The caller then decodes with encoding/json, which decides.
+// The rule that keeps this safe: when fastDecode returns true, the value is
+// what encoding/json would have produced (FuzzFastDecode checks it).
+
+type planKind uint8
+
+const (
+	pkUnsupported planKind = iota // give up when a value of this type is present
+	pkBool
+	pkString
+	pkInt
+	pkUint
+	pkFloat
+	pkAny // empty interface: maps, slices, float64, string, bool, nil
+	pkPtr
+	pkSlice
+	pkBytes
+	pkMap
+	pkStruct
+	pkTime
+)
+
+// decodePlan says how to decode JSON into one Go type.
+type decodePlan struct {
+	kind   planKind
+	typ    reflect.Type
+	elem   *decodePlan // pointer, slice and map elements
+	fields []fieldPlan // struct fields, in declaration order
+	// foldable: every field name is ASCII, so a key that matches none exactly
+	// can be matched case-insensitively the way encoding/json does.
+	foldable bool
+}
+
+type fieldPlan struct {
+	name  string
+	index int
+	plan  *decodePlan
+}
+
+// maxFastFields bounds struct plans: repeated keys are detected with a bit
+// per field.
+const maxFastFields = 64
+
+// maxFastDepth is how deep the fast path nests before leaving the input to
+// encoding/json.
+const maxFastDepth = 500
+
+// plans caches one plan per type, like encoding/json's own field cache; it
+// is the package's only shared state and holds nothing but derived data.
+var (
+	plans     sync.Map // reflect.Type -> *decodePlan
+	plansLock sync.Mutex
+)
+
+var (
+	timeType            = reflect.TypeFor[time.Time]()
+	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+func planFor(t reflect.Type) *decodePlan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*decodePlan)
+	}
+	plansLock.Lock()
+	defer plansLock.Unlock()
+	building := map[reflect.Type]*decodePlan{}
+	p := buildPlan(t, building)
+	for bt, bp := range building {
+		plans.LoadOrStore(bt, bp)
+	}
+	return p
+}
+
+// buildPlan fills building as it goes, so that recursive types end in a
+// cycle of plans instead of endless recursion.
+func buildPlan(t reflect.Type, building map[reflect.Type]*decodePlan) *decodePlan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*decodePlan)
+	}
+	if p, ok := building[t]; ok {
+		return p
+	}
+	p := &decodePlan{typ: t}
+	building[t] = p
+	if t == timeType {
+		p.kind = pkTime
+		return p
+	}
+	if t.Kind() != reflect.Pointer && (t.Implements(unmarshalerType) || t.Implements(textUnmarshalerType) ||
+		reflect.PointerTo(t).Implements(unmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType)) {
+		return p // pkUnsupported: its own methods decide
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		p.kind = pkBool
+	case reflect.String:
+		p.kind = pkString
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		p.kind = pkInt
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		p.kind = pkUint
+	case reflect.Float32, reflect.Float64:
+		p.kind = pkFloat
+	case reflect.Interface:
+		if t.NumMethod() == 0 {
+			p.kind = pkAny
+		}
+	case reflect.Pointer:
+		p.kind, p.elem = pkPtr, buildPlan(t.Elem(), building)
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			p.kind = pkBytes
+		} else {
+			p.kind, p.elem = pkSlice, buildPlan(t.Elem(), building)
+		}
+	case reflect.Map:
+		k := t.Key()
+		if k.Kind() == reflect.String && !reflect.PointerTo(k).Implements(textUnmarshalerType) {
+			p.kind, p.elem = pkMap, buildPlan(t.Elem(), building)
+		}
+	case reflect.Struct:
+		buildStructPlan(p, t, building)
+	}
+	return p
+}
+
+// buildStructPlan takes the exported fields and their json names; embedded
+// fields, ",string" and clashing names are left to encoding/json.
+func buildStructPlan(p *decodePlan, t reflect.Type, building map[reflect.Type]*decodePlan) {
+	var fields []fieldPlan
+	names := map[string]bool{}
+	foldable := true
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			return
+		}
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := cutComma(tag)
+		if opts != "" && hasOption(opts, "string") {
+			return
+		}
+		if !isValidTag(name) {
+			name = f.Name
+		}
+		if names[name] {
+			return
+		}
+		names[name] = true
+		for j := range len(name) {
+			foldable = foldable && name[j] < utf8.RuneSelf
+		}
+		fields = append(fields, fieldPlan{name: name, index: i, plan: buildPlan(f.Type, building)})
+	}
+	if len(fields) > maxFastFields {
+		return
+	}
+	p.kind, p.fields, p.foldable = pkStruct, fields, foldable
+}
+
+func cutComma(s string) (before, after string, found bool) {
+	for i := range len(s) {
+		if s[i] == ',' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func hasOption(opts, want string) bool {
+	for opts != "" {
+		var o string
+		o, opts, _ = cutComma(opts)
+		if o == want {
+			return true
+		}
+	}
+	return false
+}
+
+// isValidTag is encoding/json's rule for a usable name in a tag.
+func isValidTag(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case c < utf8.RuneSelf && isTagPunct(byte(c)):
+		case !unicode.IsLetter(c) && !unicode.IsDigit(c):
+			return false
+		}
+	}
+	return true
+}
+
+func isTagPunct(c byte) bool {
+	for i := range len(tagPunct) {
+		if tagPunct[i] == c {
+			return true
+		}
+	}
+	return false
+}
+
+const tagPunct = "!#$%&()*+-./:;<=>?@[]^_{|}~ "
+
+// fastDecode decodes b into v, which must be settable and hold its type's
+// zero value. It reports false, with v partly written, when encoding/json
+// must decide.
+func fastDecode(b []byte, v reflect.Value) bool {
+	p := planFor(v.Type())
+	d := fastDecoder{b: b}
+	d.space()
+	if !d.value(p, v) {
+		return false
+	}
+	d.space()
+	return d.i == len(d.b)
+}
+
+type fastDecoder struct {
+	b     []byte
+	i     int
+	depth int
+	buf   []byte // unescaped strings
+}
+
+func (d *fastDecoder) space() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *fastDecoder) literal(lit string) bool {
+	if len(d.b)-d.i < len(lit) || string(d.b[d.i:d.i+len(lit)]) != lit {
+		return false
+	}
+	d.i += len(lit)
+	return true
+}
+
+// value decodes the value at d.i into v, which holds its zero value.
+func (d *fastDecoder) value(p *decodePlan, v reflect.Value) bool {
+	if d.i >= len(d.b) {
+		return false
+	}
+	c := d.b[d.i]
+	if c == 'n' {
+		if !d.literal("null") {
+			return false
+		}
+		// null leaves other kinds as they are (zero); for these it is nil.
+		switch p.kind {
+		case pkUnsupported:
+			return false
+		case pkPtr, pkSlice, pkBytes, pkMap, pkAny:
+			v.SetZero()
+		}
+		return true
+	}
+	switch p.kind {
+	case pkString:
+		if c != '"' {
+			return false
+		}
+		s, ok := d.string()
+		if ok {
+			v.SetString(s)
+		}
+		return ok
+	case pkBool:
+		switch {
+		case c == 't' && d.literal("true"):
+			v.SetBool(true)
+			return true
+		case c == 'f' && d.literal("false"):
+			return true
+		}
+		return false
+	case pkInt:
+		n, ok := d.integer()
+		if !ok || v.OverflowInt(n) {
+			return false
+		}
+		v.SetInt(n)
+		return true
+	case pkUint:
+		lit, integral, ok := d.number()
+		if !ok || !integral {
+			return false
+		}
+		n, err := strconv.ParseUint(string(lit), 10, 64)
+		if err != nil || v.OverflowUint(n) {
+			return false
+		}
+		v.SetUint(n)
+		return true
+	case pkFloat:
+		lit, _, ok := d.number()
+		if !ok {
+			return false
+		}
+		f, err := strconv.ParseFloat(string(lit), v.Type().Bits())
+		if err != nil || v.OverflowFloat(f) {
+			return false
+		}
+		v.SetFloat(f)
+		return true
+	case pkAny:
+		x, ok := d.anyValue()
+		if ok && x != nil {
+			v.Set(reflect.ValueOf(x))
+		}
+		return ok
+	case pkPtr:
+		if v.IsNil() {
+			v.Set(reflect.New(p.typ.Elem()))
+		}
+		return d.value(p.elem, v.Elem())
+	case pkSlice:
+		return d.slice(p, v)
+	case pkBytes:
+		return d.bytes(v)
+	case pkMap:
+		if d.b[d.i] == '{' && v.IsNil() {
+			v.Set(reflect.MakeMap(p.typ)) // {} is an empty map, not nil
+		}
+		return d.object(func(key []byte) bool {
+			k := reflect.ValueOf(string(key))
+			elem := reflect.New(p.elem.typ).Elem()
+			if !d.value(p.elem, elem) {
+				return false
+			}
+			if k.Type() != p.typ.Key() {
+				k = k.Convert(p.typ.Key())
+			}
+			v.SetMapIndex(k, elem)
+			return true
+		})
+	case pkStruct:
+		return d.structValue(p, v)
+	case pkTime:
+		start := d.i
+		if !d.skip() {
+			return false
+		}
+		return v.Addr().Interface().(*time.Time).UnmarshalJSON(d.b[start:d.i]) == nil
+	}
+	return false
+}
+
+func (d *fastDecoder) nest() bool {
+	d.depth++
+	return d.depth <= maxFastDepth
+}
+
+func (d *fastDecoder) slice(p *decodePlan, v reflect.Value) bool {
+	if d.b[d.i] != '[' || !d.nest() {
+		return false
+	}
+	d.i++
+	d.space()
+	n := 0
+	if d.i < len(d.b) && d.b[d.i] == ']' {
+		d.i++
+		d.depth--
+		v.Set(reflect.MakeSlice(p.typ, 0, 0)) // [] is an empty slice, not nil
+		return true
+	}
+	for {
+		if n == v.Cap() {
+			v.Grow(max(4, n))
+		}
+		v.SetLen(n + 1)
+		if !d.value(p.elem, v.Index(n)) {
+			return false
+		}
+		n++
+		if closed, ok := d.next(']'); closed || !ok {
+			return ok
+		}
+	}
+}
+
+// next steps over the space and the ',' or closer after a member and
+// reports which it was.
+func (d *fastDecoder) next(closer byte) (closed, ok bool) {
+	d.space()
+	if d.i >= len(d.b) {
+		return false, false
+	}
+	switch d.b[d.i] {
+	case ',':
+		d.i++
+		d.space()
+		return false, true
+	case closer:
+		d.i++
+		d.depth--
+		return true, true
+	}
+	return false, false
+}
+
+func (d *fastDecoder) bytes(v reflect.Value) bool {
+	if d.b[d.i] != '"' {
+		return false // encoding/json also takes arrays of numbers: leave it those
+	}
+	s, ok := d.stringBytes()
+	if !ok {
+		return false
+	}
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	n, err := base64.StdEncoding.Decode(out, s)
+	if err != nil {
+		return false
+	}
+	v.SetBytes(out[:n])
+	return true
+}
+
+// object calls member for each member of the object at d.i with d.i at its
+// value; key is valid until the next string is decoded.
+func (d *fastDecoder) object(member func(key []byte) bool) bool {
+	if d.b[d.i] != '{' || !d.nest() {
+		return false
+	}
+	d.i++
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == '}' {
+		d.i++
+		d.depth--
+		return true
+	}
+	for {
+		if d.i >= len(d.b) || d.b[d.i] != '"' {
+			return false
+		}
+		key, ok := d.stringBytes()
+		if !ok {
+			return false
+		}
+		d.space()
+		if d.i >= len(d.b) || d.b[d.i] != ':' {
+			return false
+		}
+		d.i++
+		d.space()
+		if !member(key) {
+			return false
+		}
+		if closed, ok := d.next('}'); closed || !ok {
+			return ok
+		}
+	}
+}
+
+func (d *fastDecoder) structValue(p *decodePlan, v reflect.Value) bool {
+	if d.b[d.i] != '{' || !d.nest() {
+		return false
+	}
+	d.i++
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == '}' {
+		d.i++
+		d.depth--
+		return true
+	}
+	var seen uint64
+	for {
+		if d.i >= len(d.b) || d.b[d.i] != '"' {
+			return false
+		}
+		key, ok := d.stringBytes()
+		if !ok {
+			return false
+		}
+		f := p.field(key)
+		if f == -2 {
+			return false
+		}
+		d.space()
+		if d.i >= len(d.b) || d.b[d.i] != ':' {
+			return false
+		}
+		d.i++
+		d.space()
+		if f < 0 {
+			if !d.skip() {
+				return false
+			}
+		} else {
+			if seen&(1<<f) != 0 {
+				return false // a repeated key: encoding/json merges, leave it that
+			}
+			seen |= 1 << f
+			fp := &p.fields[f]
+			if !d.value(fp.plan, v.Field(fp.index)) {
+				return false
+			}
+		}
+		if closed, ok := d.next('}'); closed || !ok {
+			return ok
+		}
+	}
+}
+
+// field returns the index in p.fields of the field named key, matched as
+// encoding/json does (exactly, else the first case-insensitive match), -1
+// for none, -2 when only encoding/json can tell (non-ASCII folding).
+func (p *decodePlan) field(key []byte) int {
+	for i := range p.fields {
+		if p.fields[i].name == string(key) {
+			return i
+		}
+	}
+	for _, c := range key {
+		if c >= utf8.RuneSelf {
+			return -2
+		}
+	}
+	if !p.foldable {
+		return -2
+	}
+	for i := range p.fields {
+		if asciiEqualFold(p.fields[i].name, key) {
+			return i
+		}
+	}
+	return -1
+}
+
+func asciiEqualFold(s string, b []byte) bool {
+	if len(s) != len(b) {
+		return false
+	}
+	for i := range len(s) {
+		x, y := s[i], b[i]
+		if 'a' <= x && x <= 'z' {
+			x -= 'a' - 'A'
+		}
+		if 'a' <= y && y <= 'z' {
+			y -= 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// string decodes the JSON string at d.i.
+func (d *fastDecoder) string() (string, bool) {
+	b, ok := d.stringBytes()
+	return string(b), ok
+}
+
+// stringBytes decodes the JSON string at d.i; the result is valid until the
+// next call. It gives up on invalid UTF-8 and lone surrogates, which
+// encoding/json replaces.
+func (d *fastDecoder) stringBytes() ([]byte, bool) {
+	start := d.i + 1
+	ascii := true
+	for j := start; j < len(d.b); j++ {
+		switch c := d.b[j]; {
+		case c == '"':
+			d.i = j + 1
+			s := d.b[start:j]
+			return s, ascii || utf8.Valid(s)
+		case c == '\\':
+			return d.unescape(start, j)
+		case c < 0x20:
+			return nil, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return nil, false
+}
+
+// unescape finishes a string that has escapes, from its first backslash at j.
+func (d *fastDecoder) unescape(start, j int) ([]byte, bool) {
+	out := append(d.buf[:0], d.b[start:j]...)
+	for j < len(d.b) {
+		c := d.b[j]
+		switch {
+		case c == '"':
+			d.i = j + 1
+			d.buf = out
+			return out, utf8.Valid(out)
+		case c < 0x20:
+			return nil, false
+		case c != '\\':
+			out = append(out, c)
+			j++
+			continue
+		}
+		if j+1 >= len(d.b) {
+			return nil, false
+		}
+		switch e := d.b[j+1]; e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(d.b, j+2)
+			if !ok {
+				return nil, false
+			}
+			j += 4
+			if utf16.IsSurrogate(r) {
+				// Only a well-formed pair; encoding/json replaces the rest.
+				if j+3 >= len(d.b) || d.b[j+2] != '\\' || d.b[j+3] != 'u' {
+					return nil, false
+				}
+				r2, ok := hex4(d.b, j+4)
+				if r = utf16.DecodeRune(r, r2); !ok || r == utf8.RuneError {
+					return nil, false
+				}
+				j += 6
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return nil, false
+		}
+		j += 2
+	}
+	return nil, false
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// number returns the JSON number at d.i, checked against the grammar, and
+// whether it has neither fraction nor exponent.
+func (d *fastDecoder) number() (lit []byte, integral, ok bool) {
+	start, j := d.i, d.i
+	if j < len(d.b) && d.b[j] == '-' {
+		j++
+	}
+	switch {
+	case j < len(d.b) && d.b[j] == '0':
+		j++
+	case j < len(d.b) && '1' <= d.b[j] && d.b[j] <= '9':
+		j = digits(d.b, j)
+	default:
+		return nil, false, false
+	}
+	integral = true
+	if j < len(d.b) && d.b[j] == '.' {
+		integral = false
+		k := digits(d.b, j+1)
+		if k == j+1 {
+			return nil, false, false
+		}
+		j = k
+	}
+	if j < len(d.b) && (d.b[j] == 'e' || d.b[j] == 'E') {
+		integral = false
+		j++
+		if j < len(d.b) && (d.b[j] == '+' || d.b[j] == '-') {
+			j++
+		}
+		k := digits(d.b, j)
+		if k == j {
+			return nil, false, false
+		}
+		j = k
+	}
+	d.i = j
+	return d.b[start:j], integral, true
+}
+
+func digits(b []byte, j int) int {
+	for j < len(b) && '0' <= b[j] && b[j] <= '9' {
+		j++
+	}
+	return j
+}
+
+// integer reads an integral JSON number as an int64; up to 18 digits
+// without strconv.
+func (d *fastDecoder) integer() (int64, bool) {
+	lit, integral, ok := d.number()
+	if !ok || !integral {
+		return 0, false
+	}
+	neg := lit[0] == '-'
+	ds := lit
+	if neg {
+		ds = lit[1:]
+	}
+	if len(ds) > 18 {
+		n, err := strconv.ParseInt(string(lit), 10, 64)
+		return n, err == nil
+	}
+	var n int64
+	for _, c := range ds {
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// anyValue decodes the value at d.i as encoding/json does into an any.
+func (d *fastDecoder) anyValue() (any, bool) {
+	if d.i >= len(d.b) {
+		return nil, false
+	}
+	switch c := d.b[d.i]; {
+	case c == '"':
+		return d.string()
+	case c == '{':
+		m := map[string]any{}
+		ok := d.object(func(key []byte) bool {
+			k := string(key)
+			x, ok := d.anyValue()
+			m[k] = x
+			return ok
+		})
+		return m, ok
+	case c == '[':
+		if !d.nest() {
+			return nil, false
+		}
+		d.i++
+		d.space()
+		arr := []any{}
+		if d.i < len(d.b) && d.b[d.i] == ']' {
+			d.i++
+			d.depth--
+			return arr, true
+		}
+		for {
+			x, ok := d.anyValue()
+			if !ok {
+				return nil, false
+			}
+			arr = append(arr, x)
+			if closed, ok := d.next(']'); closed || !ok {
+				return arr, ok
+			}
+		}
+	case c == 't':
+		return true, d.literal("true")
+	case c == 'f':
+		return false, d.literal("false")
+	case c == 'n':
+		return nil, d.literal("null")
+	}
+	lit, _, ok := d.number()
+	if !ok {
+		return nil, false
+	}
+	f, err := strconv.ParseFloat(string(lit), 64)
+	return f, err == nil
+}
+
+// skip steps over the value at d.i, checking it as strictly as decoding it
+// would: encoding/json refuses a whole input for one bad member.
+func (d *fastDecoder) skip() bool {
+	if d.i >= len(d.b) {
+		return false
+	}
+	switch c := d.b[d.i]; {
+	case c == '"':
+		_, ok := d.stringBytes()
+		return ok
+	case c == '{':
+		return d.object(func([]byte) bool { return d.skip() })
+	case c == '[':
+		if !d.nest() {
+			return false
+		}
+		d.i++
+		d.space()
+		if d.i < len(d.b) && d.b[d.i] == ']' {
+			d.i++
+			d.depth--
+			return true
+		}
+		for {
+			if !d.skip() {
+				return false
+			}
+			if closed, ok := d.next(']'); closed || !ok {
+				return ok
+			}
+		}
+	case c == 't':
+		return d.literal("true")
+	case c == 'f':
+		return d.literal("false")
+	case c == 'n':
+		return d.literal("null")
+	}
+	_, _, ok := d.number()
+	return ok
+}

@@ -1,0 +1,211 @@
+package serializer
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+type fastKey string
+
+type fastInner struct {
+	N    int8     `json:"n"`
+	F    float32  `json:"f,omitempty"`
+	Tags []string `json:"tags"`
+}
+
+type fastUnmarshaler struct{ got string }
+
+func (u *fastUnmarshaler) UnmarshalJSON(b []byte) error { u.got = "custom:" + string(b); return nil }
+
+type fastRecord struct {
+	ID       int64             `json:"id"`
+	Title    string            `json:"title"`
+	Done     bool              `json:"done"`
+	U        uint16            // no tag: matched by name, case-insensitively
+	Score    float64           `json:"score"`
+	Any      any               `json:"any"`
+	Ptr      *fastInner        `json:"ptr"`
+	Inner    fastInner         `json:"inner"`
+	List     []fastInner       `json:"list"`
+	Bytes    []byte            `json:"bytes"`
+	Map      map[string]int    `json:"map"`
+	Named    map[fastKey]*int  `json:"named"`
+	When     time.Time         `json:"when"`
+	WhenP    *time.Time        `json:"whenp"`
+	Self     *fastRecord       `json:"self"`
+	Skipped  string            `json:"-"`
+	Dash     string            `json:"-,"`
+	BadTag   string            `json:"x'y"` // not a valid name: the field name is used
+	Custom   *fastUnmarshaler  `json:"custom"`
+	Nested   map[string][]any  `json:"nested"`
+	Uintptr  uintptr           `json:"uintptr"`
+	Floats   []float64         `json:"floats"`
+	Iface    any               `json:"iface"`
+	Strings  map[string]string `json:"strings"`
+	unexport int
+}
+
+// checkFast is the fast path's contract: when it accepts an input, the
+// value is what encoding/json produces from it.
+func checkFast[T any](t *testing.T, data []byte) (fast bool) {
+	t.Helper()
+	var want T
+	wantErr := json.Unmarshal(data, &want)
+	var got T
+	if !fastDecode(data, reflect.ValueOf(&got).Elem()) {
+		return false
+	}
+	if wantErr != nil {
+		t.Fatalf("fast path accepted %q, which encoding/json refuses: %v", data, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("fast path decoded %q into %#v; encoding/json into %#v", data, got, want)
+	}
+	return true
+}
+
+var fastSeeds = []string{
+	`{"id":1,"title":"hello","done":true}`,
+	`{"id":-42,"title":"` + strings.Repeat("x", 200) + `","done":false,"u":7,"score":1.5e3}`,
+	`{"ID":1,"TITLE":"case","Done":true,"U":65535}`,
+	`{"any":{"a":[1,"x",true,null,{"b":2.5}],"c":{}},"iface":[]}`,
+	`{"ptr":{"n":-128,"f":3.25,"tags":["a","b"]},"inner":{"n":1,"tags":[]},"list":[{"n":2},{"tags":null}]}`,
+	`{"bytes":"aGVsbG8=","map":{"a":1,"b":2},"named":{"k":3,"z":null}}`,
+	`{"when":"2026-11-25T16:53:37.123456789+01:00","whenp":"2026-01-02T03:04:05Z"}`,
+	`{"when":null,"whenp":null,"ptr":null,"list":null,"map":null,"any":null}`,
+	`{"self":{"id":2,"self":{"id":3}}}`,
+	`{"-":"dash","Skipped":"no","x'y":"no","BadTag":"yes"}`,
+	`{"custom":{"x":1}}`,
+	`{"title":"esc \"q\" \\ \/ \b\f\n\r\t \u00e9 \u4e2d","strings":{"k\u00e9y":"v"}}`,
+	`{"title":"\ud83d\ude00"}`,
+	`{"title":"héllo wörld 中文"}`,
+	` { "id" : 1 , "title" : "sp" } `,
+	`{"id":1,"id":2}`,
+	`{"id":1.0}`,
+	`{"id":1e2}`,
+	`{"u":-1}`,
+	`{"u":70000}`,
+	`{"ptr":{"n":300}}`,
+	`{"score":1e400}`,
+	`{"id":9223372036854775807}`,
+	`{"id":9223372036854775808}`,
+	`{"id":01}`,
+	`{"id":-}`,
+	`{"title":"\x01"}`,
+	`{"title":"\u12"}`,
+	`{"title":"abc`,
+	`{"id":1,}`,
+	`{"id":1} x`,
+	`[1,2]`,
+	`null`,
+	`"str"`,
+	`{"nested":{"a":[[],{}],"b":null}}`,
+	`{"uintptr":12,"floats":[1,2.5,-0,1e-7]}`,
+	`{"unknown":{"deep":[1,{"x":"y"}]},"id":5}`,
+	`{"unknown":tru}`,
+	`{"title":"\uD800"}`,
+	`{"title":"bad utf8 \xff"}`,
+	`{"bytes":"not base64!"}`,
+	`{"bytes":[1,2]}`,
+}
+
+func FuzzFastDecode(f *testing.F) {
+	for _, s := range fastSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkFast[fastRecord](t, data)
+		checkFast[*fastRecord](t, data)
+		checkFast[any](t, data)
+		checkFast[map[string]any](t, data)
+		checkFast[[]int](t, data)
+		checkFast[map[fastKey]fastInner](t, data)
+	})
+}
+
+// TestFastDecodeTakesCommonInput makes sure the fast path is not merely
+// correct but used: ordinary records must not fall back.
+func TestFastDecodeTakesCommonInput(t *testing.T) {
+	for _, s := range fastSeeds[:15] {
+		if s == `{"custom":{"x":1}}` {
+			if checkFast[fastRecord](t, []byte(s)) {
+				t.Errorf("a type with its own UnmarshalJSON took the fast path: %s", s)
+			}
+			continue
+		}
+		if !checkFast[fastRecord](t, []byte(s)) {
+			t.Errorf("fell back to encoding/json: %s", s)
+		}
+	}
+	for _, s := range []string{`{"a":[1,"x",{"b":null}],"c":true}`, `[]`, `"x"`, `1.5`, `null`} {
+		if !checkFast[any](t, []byte(s)) {
+			t.Errorf("generic decode fell back: %s", s)
+		}
+	}
+}
+
+func TestFastDecodeLeavesHardCasesToEncodingJSON(t *testing.T) {
+	for _, s := range fastSeeds[15:] {
+		checkFast[fastRecord](t, []byte(s)) // must not disagree
+		var r fastRecord
+		if err := JSON.DecodeData([]byte(s), &r); err == nil {
+			var want fastRecord
+			if json.Unmarshal([]byte(s), &want) != nil || !reflect.DeepEqual(r, want) {
+				t.Errorf("DecodeData(%s) = %#v, encoding/json disagrees", s, r)
+			}
+		}
+	}
+}
+
+// FuzzFastEncode: for every value encoding/json can build from the input,
+// the fast encoder writes the same bytes as json.Marshal or gives up.
+func FuzzFastEncode(f *testing.F) {
+	for _, s := range fastSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkEncode[fastRecord](t, data)
+		checkEncode[any](t, data)
+		checkEncode[map[fastKey]fastInner](t, data)
+	})
+}
+
+func checkEncode[T any](t *testing.T, data []byte) (fast bool) {
+	t.Helper()
+	var v T
+	if json.Unmarshal(data, &v) != nil {
+		return false
+	}
+	want, wantErr := json.Marshal(v)
+	got, ok := fastEncode(nil, reflect.ValueOf(v))
+	if !ok {
+		return false
+	}
+	if wantErr != nil {
+		t.Fatalf("fast path encoded %#v, which encoding/json refuses: %v", v, wantErr)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("fast path wrote %s; encoding/json %s", got, want)
+	}
+	return true
+}
+
+func TestFastEncodeTakesCommonInput(t *testing.T) {
+	for _, s := range fastSeeds[:15] {
+		if s == `{"custom":{"x":1}}` {
+			continue // fastUnmarshaler has no MarshalJSON: encodes as a struct
+		}
+		if !checkEncode[fastRecord](t, []byte(s)) {
+			t.Errorf("fell back to encoding/json: %s", s)
+		}
+	}
+	weird := map[string]any{"<&>": "\u2028\u2029\x01\"\\ \xff", "f": []any{1e21, 1e-7, 0.1, -0.0, float32(3.4)}}
+	got, ok := fastEncode(nil, reflect.ValueOf(weird))
+	want, _ := json.Marshal(weird)
+	if !ok || string(got) != string(want) {
+		t.Errorf("fast %v %s; encoding/json %s", ok, got, want)
+	}
+}
