@@ -45,6 +45,17 @@ type StateReporter interface {
 	State() AdapterState
 }
 
+// EchoSkipper is implemented by adapters that can ask the broker not to
+// send a replica's own messages back to it (NATS: no_echo). A Sync without
+// Options.RoundTrip drops its own echoes anyway, so it calls SkipEcho once,
+// right after opening the adapter and before Subscribe and Publish: the
+// broker, the network and the replica are spared the work. An adapter may
+// ignore it (on a connection it did not open, say); the Sync still drops
+// whatever echo arrives.
+type EchoSkipper interface {
+	SkipEcho()
+}
+
 // LoggerSetter is implemented by adapters that log; Configure passes them
 // Options.Logger before Subscribe.
 type LoggerSetter interface {

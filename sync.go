@@ -239,6 +239,9 @@ func Configure(em Emitter, opts Options) (*Sync, error) {
 	if ls, ok := s.adapter.(LoggerSetter); ok {
 		ls.SetLogger(s.log)
 	}
+	if es, ok := s.adapter.(EchoSkipper); ok && !opts.RoundTrip {
+		es.SkipEcho()
+	}
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
 	s.pubCtx, s.cancelPub = context.WithCancel(context.Background())
 	go s.subscribeLoop()

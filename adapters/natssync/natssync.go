@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,7 +63,7 @@ type Config struct {
 type Adapter struct {
 	key  string
 	cfg  Config
-	dial func() (*nats.Conn, error) // nil for a borrowed connection
+	dial func(...nats.Option) (*nats.Conn, error) // nil for a borrowed connection
 	log  atomic.Pointer[slog.Logger]
 
 	mu       sync.Mutex
@@ -72,6 +73,7 @@ type Adapter struct {
 	consume  jetstream.ConsumeContext
 	closed   bool
 	closedCh chan struct{} // closed by nats.go when an owned connection is closed
+	noEcho   bool          // dial with nats.NoEcho: see SkipEcho
 
 	// deliverMu lets Close wait for an in-flight delivery and stop further ones.
 	deliverMu  sync.RWMutex
@@ -84,6 +86,7 @@ var (
 	_ eventsync.Adapter       = (*Adapter)(nil)
 	_ eventsync.StateReporter = (*Adapter)(nil)
 	_ eventsync.LoggerSetter  = (*Adapter)(nil)
+	_ eventsync.EchoSkipper   = (*Adapter)(nil)
 )
 
 // New returns a plain-mode adapter on an existing connection. Close never
@@ -122,7 +125,9 @@ func Dial(servers, key string, cfg Config, opts ...nats.Option) *Adapter {
 		}),
 		nats.ClosedHandler(func(*nats.Conn) { close(a.closedCh) }),
 	}
-	a.dial = func() (*nats.Conn, error) { return nats.Connect(servers, append(base, opts...)...) }
+	a.dial = func(more ...nats.Option) (*nats.Conn, error) {
+		return nats.Connect(servers, slices.Concat(base, opts, more)...)
+	}
 	return a
 }
 
@@ -157,6 +162,17 @@ func openURL(_ context.Context, u *url.URL, key string) (eventsync.Adapter, erro
 	return Dial(servers.String(), key, cfg, opts...), nil
 }
 
+// SkipEcho implements eventsync.EchoSkipper: a connection the adapter dials
+// after it is called asks the server not to deliver this connection's own
+// messages (no_echo), which in a two-replica setup halves what each replica
+// receives. A borrowed connection is left as it is. In durable mode messages
+// come from the stream, not the publisher, so they still come back.
+func (a *Adapter) SkipEcho() {
+	a.mu.Lock()
+	a.noEcho = true
+	a.mu.Unlock()
+}
+
 // SetLogger implements eventsync.LoggerSetter.
 func (a *Adapter) SetLogger(l *slog.Logger) { a.log.Store(l) }
 
@@ -177,7 +193,11 @@ func (a *Adapter) conn() (*nats.Conn, error) {
 	if a.nc != nil {
 		return a.nc, nil
 	}
-	nc, err := a.dial()
+	var opts []nats.Option
+	if a.noEcho {
+		opts = append(opts, nats.NoEcho())
+	}
+	nc, err := a.dial(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}

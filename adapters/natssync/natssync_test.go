@@ -197,3 +197,30 @@ func TestDurableReplicaCatchesUp(t *testing.T) {
 		}
 	}
 }
+
+// Without RoundTrip a replica asks the server not to send its own messages
+// back (no_echo), so it receives only what others publish; with RoundTrip
+// its own come back, as they must.
+func TestOwnMessagesNotSentBack(t *testing.T) {
+	uri := natsURL(t)
+	for _, roundTrip := range []bool{false, true} {
+		t.Run(fmt.Sprintf("roundtrip=%v", roundTrip), func(t *testing.T) {
+			key := adaptertest.UniqueKey("noecho")
+			a := synctest.NewReplica(t, eventsync.Options{URI: uri, Key: key, RoundTrip: roundTrip})
+			b := synctest.NewReplica(t, eventsync.Options{URI: uri, Key: key, RoundTrip: roundTrip})
+			a.EmitSeq(t, 0, 100)
+			synctest.WaitStats(t, b.Sync, 30*time.Second, "a's 100 events at b", func(s eventsync.Stats) bool { return s.Dispatched >= 100 })
+			// The server has now handled a's messages; a marker from b reaches a
+			// after any echo of them would have.
+			b.EmitSeq(t, 100, 101)
+			own := uint64(0)
+			if roundTrip {
+				own = 100
+			}
+			st := synctest.WaitStats(t, a.Sync, 30*time.Second, "b's marker at a", func(s eventsync.Stats) bool { return s.Dispatched >= own+1 })
+			if st.Received != own+1 || st.Echoes != 0 {
+				t.Fatalf("a received %d messages (want %d) and dropped %d echoes: %+v", st.Received, own+1, st.Echoes, st)
+			}
+		})
+	}
+}
