@@ -318,17 +318,30 @@ func isEmptyValue(v reflect.Value) bool {
 
 const hexDigits = "0123456789abcdef"
 
+// plainJSON marks the bytes that a JSON string holds as they are, both ways:
+// printable ASCII but the quote, the backslash and (as encoding/json writes
+// them) <, > and &. The string loops skip runs of them one table lookup a
+// byte.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendJSONStringExact writes s as encoding/json does, HTML characters,
 // U+2028 and U+2029 escaped and invalid UTF-8 replaced.
 func appendJSONStringExact(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i < len(s) && plainJSON[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
 			buf = append(buf, s[start:i]...)
 			switch c {
 			case '\\', '"':

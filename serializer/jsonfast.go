@@ -599,6 +599,12 @@ func (d *fastDecoder) stringBytes() ([]byte, bool) {
 	start := d.i + 1
 	ascii := true
 	for j := start; j < len(d.b); j++ {
+		for j < len(d.b) && plainJSON[d.b[j]] {
+			j++
+		}
+		if j == len(d.b) {
+			break
+		}
 		switch c := d.b[j]; {
 		case c == '"':
 			d.i = j + 1

@@ -63,9 +63,9 @@ func TestTakeLimits(t *testing.T) {
 // The ring grows with the backlog up to the capacity, keeps FIFO order
 // across growth and wrap-around, and shrinks once drained.
 func TestGrowAndShrink(t *testing.T) {
-	q := New(1000, false)
+	q := New(3000, false)
 	var want []string
-	for i := range 1005 { // 5 are taken on the way: 1,000 queued at the end
+	for i := range 3005 { // 5 are taken on the way: 3,000 queued at the end
 		m := fmt.Sprint(i)
 		want = append(want, m)
 		if q.Push([]byte(m)) {
@@ -76,17 +76,17 @@ func TestGrowAndShrink(t *testing.T) {
 			want = want[5:]
 		}
 	}
-	if len(q.ring) != 1000 {
+	if len(q.ring) != 3000 {
 		t.Fatalf("ring is %d long", len(q.ring))
 	}
 	if !q.Push([]byte("x")) {
 		t.Fatal("no drop past the capacity")
 	}
 	want = append(want[1:], "x")
-	if got := take(q, 2000, 1<<30); !reflect.DeepEqual(got, want) {
+	if got := take(q, 5000, 1<<30); !reflect.DeepEqual(got, want) {
 		t.Fatalf("order lost: %v...", got[:10])
 	}
-	if len(q.ring) != minRing {
+	if len(q.ring) != keepRing {
 		t.Fatalf("ring not shrunk: %d", len(q.ring))
 	}
 }
