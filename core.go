@@ -25,10 +25,17 @@ func (s *Sync) syncOut(ev *Event) (deferred bool) {
 		ev.Sync = false
 		return false
 	}
-	msg, err := s.opts.Serializer.Encode(&serializer.Message{
-		Event: ev.Name, Path: ev.Path, Data: ev.Data, Context: s.exportContext(ev.Context),
+	out, _ := s.outgoing.Get().(*outgoing)
+	if out == nil {
+		out = new(outgoing)
+	}
+	out.msg = serializer.Message{
+		Event: ev.Name, Path: ev.Path, Data: ev.Data, Context: s.exportContext(ev.Context, &out.ctx),
 		Origin: s.opts.ReplicaID, Seq: s.seq.Add(1),
-	})
+	}
+	msg, err := s.opts.Serializer.Encode(&out.msg)
+	*out = outgoing{} // the pool must not keep the event's data alive
+	s.outgoing.Put(out)
 	if err != nil {
 		s.stats.encodeErrors.Add(1)
 		s.logLimited(kindEncode, "eventsync: event not published: cannot encode", "path", ev.Path, "event", ev.Name, "err", err)
@@ -63,19 +70,27 @@ func (s *Sync) syncOut(ev *Event) (deferred bool) {
 	return s.opts.RoundTrip
 }
 
+// outgoing is a message being encoded, with room for its context.
+type outgoing struct {
+	msg serializer.Message
+	ctx serializer.Context
+}
+
 // exportContext keeps what may leave the process: method, path, type, id,
-// event, result, and only the allowlisted params.
-func (s *Sync) exportContext(hc *HookContext) *serializer.Context {
+// event, result, and only the allowlisted params; in c unless
+// Options.ExportContext decides.
+func (s *Sync) exportContext(hc *HookContext, c *serializer.Context) *serializer.Context {
 	if hc == nil {
 		return nil
 	}
 	if f := s.opts.ExportContext; f != nil {
 		return f(hc)
 	}
-	return &serializer.Context{
+	*c = serializer.Context{
 		Method: hc.Method, Path: hc.Path, Type: hc.Type, ID: hc.ID, Event: hc.Event,
 		Result: hc.Result, Params: s.allowedParams(hc.Params),
 	}
+	return c
 }
 
 func (s *Sync) allowedParams(p map[string]any) Params {
@@ -244,6 +259,7 @@ type incoming struct {
 	seq    uint64
 	ev     Event
 	ready  bool // decoded into ev; false: dropped (and counted) by decode
+	env    serializer.Envelope
 }
 
 // decode does for one message everything that does not depend on the order
@@ -271,8 +287,8 @@ func (s *Sync) decode(msg []byte, in *incoming) {
 			return
 		}
 	}
-	var env serializer.Envelope
-	if err := s.opts.Serializer.Decode(msg, &env); err != nil {
+	env := &in.env
+	if err := s.opts.Serializer.Decode(msg, env); err != nil {
 		s.stats.malformed.Add(1)
 		s.logLimited(kindMalformed, "eventsync: malformed message", "err", err, "bytes", len(msg))
 		return

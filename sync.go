@@ -172,6 +172,9 @@ type Sync struct {
 	seqs      sequences     // owned by the dispatch goroutine
 	// decodeWorkers is how many goroutines decode a large received batch.
 	decodeWorkers atomic.Int32
+	// outgoing recycles what syncOut hands the serializer, which escapes
+	// through the interface call: two allocations per event otherwise.
+	outgoing sync.Pool
 }
 
 // Configure hooks a Sync onto em (usually an *App): every service event whose

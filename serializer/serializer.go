@@ -52,7 +52,7 @@ type Envelope struct {
 type Serializer interface {
 	// Name is the serializer's name as used in ?serializer= URI parameters.
 	Name() string
-	// Encode encodes m.
+	// Encode encodes m. It must not keep m after it returns: the Sync reuses it.
 	Encode(m *Message) ([]byte, error)
 	// Decode decodes b into e, leaving e.Data encoded. A message without an
 	// event or path is an error.
