@@ -183,6 +183,12 @@ func (s *Sync) subscribeLoop() {
 // loop: a full inbox drops the message and counts it.
 func (s *Sync) deliver(msg []byte) {
 	s.stats.received.Add(1)
+	if s.isEcho(msg) {
+		// Dropped here, on the adapter's goroutine, so that the dispatcher is
+		// not woken for it: brokers other than NATS send every message back.
+		s.stats.echoes.Add(1)
+		return
+	}
 	if s.inbox.Push(msg) {
 		s.stats.inboxDropped.Add(1)
 		s.logLimited(kindInbox, "eventsync: inbox full, received message dropped", "size", s.opts.InboxSize)
@@ -253,6 +259,17 @@ func (s *Sync) decodeAll(batch [][]byte, out []incoming, workers int) []incoming
 	return out
 }
 
+// isEcho reports whether msg is this replica's own, as far as the
+// serializer can tell without decoding it (signed messages cannot be told
+// apart this way: they are verified first, in decode).
+func (s *Sync) isEcho(msg []byte) bool {
+	if or, ok := s.opts.Serializer.(serializer.OriginReader); ok && !s.opts.RoundTrip {
+		origin, ok := or.OriginOf(msg)
+		return ok && string(origin) == s.opts.ReplicaID
+	}
+	return false
+}
+
 // incoming is a received message after decode, waiting for commit.
 type incoming struct {
 	origin string
@@ -280,12 +297,6 @@ func (s *Sync) decode(msg []byte, in *incoming) {
 			return
 		}
 		msg = body
-	}
-	if or, ok := s.opts.Serializer.(serializer.OriginReader); ok && !s.opts.RoundTrip {
-		if origin, ok := or.OriginOf(msg); ok && string(origin) == s.opts.ReplicaID {
-			s.stats.echoes.Add(1)
-			return
-		}
 	}
 	env := &in.env
 	if err := s.opts.Serializer.Decode(msg, env); err != nil {
