@@ -209,3 +209,49 @@ func TestFastEncodeTakesCommonInput(t *testing.T) {
 		t.Errorf("fast %v %s; encoding/json %s", ok, got, want)
 	}
 }
+
+// BenchmarkData compares the fast paths with encoding/json on a 256-byte
+// record: go test -run XXX -bench Data -benchmem ./serializer
+func BenchmarkData(b *testing.B) {
+	type todo struct {
+		ID    int    `json:"id"`
+		Title string `json:"title"`
+		Done  bool   `json:"done"`
+	}
+	rec := todo{ID: 1, Title: strings.Repeat("x", 200), Done: true}
+	raw, _ := json.Marshal(rec)
+	b.Run("decode/fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			var v todo
+			if err := JSON.DecodeData(raw, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode/encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			var v todo
+			if err := json.Unmarshal(raw, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encode/fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := appendJSON(nil, rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encode/encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			if _, err := json.Marshal(rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
