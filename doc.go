@@ -22,9 +22,10 @@
 // or the call's context comes from WithoutSync. Either keeps the event local.
 //
 // Origin and echo: by default the origin delivers its own event to local
-// listeners at once and drops its echo from the broker, so local listeners
-// work while the broker is down. Options.RoundTrip gives feathers-sync's
-// behaviour instead.
+// listeners at once and drops its echo from the broker (as it arrives,
+// before decoding; on NATS the server is asked not to send it at all), so
+// local listeners work while the broker is down. Options.RoundTrip gives
+// feathers-sync's behaviour instead.
 //
 // Configure on an App that already has a Sync returns ErrAlreadyConfigured;
 // after Close, the App may be configured again.
