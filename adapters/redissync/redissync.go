@@ -29,6 +29,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/redis/go-redis/v9"
 
@@ -171,7 +172,7 @@ func (a *Adapter) read(ctx context.Context, ps *redis.PubSub, deliver func([]byt
 		}
 		switch m := msg.(type) {
 		case *redis.Message:
-			deliver([]byte(m.Payload))
+			deliver(payloadBytes(m.Payload))
 		case *redis.Subscription:
 			// Each confirmation after the first one follows a reconnect.
 			if m.Kind == "subscribe" && !a.connected.Swap(true) {
@@ -181,6 +182,18 @@ func (a *Adapter) read(ctx context.Context, ps *redis.PubSub, deliver func([]byt
 			}
 		}
 	}
+}
+
+// payloadBytes returns the bytes of a payload go-redis has just allocated
+// for one message and holds no more, without copying them: the copy was 40%
+// of the bytes allocated per event on the receiving side. It is sound because
+// nobody else has the string and the Sync only reads received messages
+// (decoders copy what they keep).
+func payloadBytes(s string) []byte {
+	if s == "" {
+		return []byte{}
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // Publish implements eventsync.Adapter: the whole batch goes in one pipeline,
