@@ -27,8 +27,17 @@ func BenchmarkEndToEnd(b *testing.B) {
 }
 
 // BenchmarkRaw is bare amqp091-go: one publisher on a fanout exchange with
-// confirms waited per batch of 512, one auto-ack consumer counting.
+// confirms waited per batch of 512, one auto-ack consumer counting. With
+// subscribers=2 a second queue on the publisher's connection is consumed
+// too, as the publishing replica's is in EndToEnd (RabbitMQ routes a
+// publisher's messages to its own queue).
 func BenchmarkRaw(b *testing.B) {
+	for _, subscribers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("subscribers=%d", subscribers), func(b *testing.B) { benchRaw(b, subscribers) })
+	}
+}
+
+func benchRaw(b *testing.B, subscribers int) {
 	u := amqpURL(b)
 	msg, _ := serializer.JSON.Encode(&serializer.Message{Event: "created", Path: "todos", Data: synctest.Record(1), Origin: "0123456789abcdef"})
 	pubConn, err := amqp.Dial(u)
@@ -43,16 +52,26 @@ func BenchmarkRaw(b *testing.B) {
 	defer subConn.Close()
 	key := adaptertest.UniqueKey("raw")
 	pch, _ := pubConn.Channel()
-	sch, _ := subConn.Channel()
 	if err := pch.ExchangeDeclare(key, "fanout", false, true, false, false, nil); err != nil {
 		b.Fatal(err)
 	}
 	pch.Confirm(false)
-	q, _ := sch.QueueDeclare("", false, true, true, false, nil)
-	sch.QueueBind(q.Name, "", key, false, nil)
-	deliveries, err := sch.Consume(q.Name, "", true, true, false, false, nil)
-	if err != nil {
-		b.Fatal(err)
+	consume := func(conn *amqp.Connection) <-chan amqp.Delivery {
+		ch, _ := conn.Channel()
+		q, _ := ch.QueueDeclare("", false, true, true, false, nil)
+		ch.QueueBind(q.Name, "", key, false, nil)
+		deliveries, err := ch.Consume(q.Name, "", true, true, false, false, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return deliveries
+	}
+	deliveries := consume(subConn)
+	if subscribers > 1 {
+		go func(own <-chan amqp.Delivery) {
+			for range own {
+			}
+		}(consume(pubConn))
 	}
 	var got atomic.Int64
 	done := make(chan struct{})

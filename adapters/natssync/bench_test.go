@@ -28,7 +28,7 @@ func BenchmarkRaw(b *testing.B) {
 			}
 			defer pubConn.Close()
 			key := adaptertest.UniqueKey("raw")
-			synctest.BenchRaw(b, publishers, msg, func(onMessage func()) func() {
+			synctest.BenchRaw(b, publishers, 1, msg, func(onMessage func()) func() {
 				subConn, err := nats.Connect(u)
 				if err != nil {
 					b.Fatal(err)

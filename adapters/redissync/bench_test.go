@@ -16,17 +16,20 @@ func BenchmarkEndToEnd(b *testing.B) { synctest.BenchEmitters(b, redisURL(b)) }
 
 // BenchmarkRaw is bare go-redis doing the same job: publishers pipelining
 // PUBLISH of an equally large message in batches of 512, and a subscriber
-// counting arrivals. The ratio EndToEnd/Raw is eventsync's cost.
+// counting arrivals. The ratio EndToEnd/Raw is eventsync's cost. With
+// subscribers=2 a second subscriber reads everything too, as the publishing
+// replica does in EndToEnd (Redis sends a publisher its own messages).
 func BenchmarkRaw(b *testing.B) {
 	u := redisURL(b)
 	msg := synctest.WireMessage(b)
-	for _, publishers := range []int{1, 4} {
-		b.Run(fmt.Sprintf("publishers=%d", publishers), func(b *testing.B) {
+	for _, c := range []struct{ publishers, subscribers int }{{1, 1}, {4, 1}, {4, 2}} {
+		publishers := c.publishers
+		b.Run(fmt.Sprintf("publishers=%d/subscribers=%d", publishers, c.subscribers), func(b *testing.B) {
 			opts, _ := redis.ParseURL(u)
 			pubClient := redis.NewClient(opts)
 			defer pubClient.Close()
 			key := adaptertest.UniqueKey("raw")
-			synctest.BenchRaw(b, publishers, msg, func(onMessage func()) func() {
+			synctest.BenchRaw(b, publishers, c.subscribers, msg, func(onMessage func()) func() {
 				subClient := redis.NewClient(opts)
 				ps := subClient.Subscribe(context.Background(), key)
 				if _, err := ps.Receive(context.Background()); err != nil {

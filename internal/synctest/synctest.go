@@ -216,7 +216,9 @@ func Spread(n, p int, fn func(share int)) {
 // BenchRaw measures a bare client for comparison with BenchEndToEnd:
 // publishers goroutines send msg with publish (batch of up to 512 each call),
 // and a subscription started by subscribe counts arrivals; it reports events/s.
-func BenchRaw(b *testing.B, publishers int, msg []byte,
+// subscribers > 1 adds subscriptions that only read, as the publishing
+// replica's own does on brokers that send a publisher its own messages.
+func BenchRaw(b *testing.B, publishers, subscribers int, msg []byte,
 	subscribe func(onMessage func()) (stop func()),
 	publish func(ctx context.Context, batch [][]byte) error) {
 	var got atomic.Uint64
@@ -228,6 +230,9 @@ func BenchRaw(b *testing.B, publishers int, msg []byte,
 		}
 	})
 	defer stop()
+	for range subscribers - 1 {
+		defer subscribe(func() {})()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	batch := make([][]byte, 512)
