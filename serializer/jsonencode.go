@@ -140,7 +140,7 @@ func buildStructEncodePlan(p *encodePlan, t reflect.Type, building map[reflect.T
 			return
 		}
 		names[name] = true
-		key := string(appendJSONStringExact(nil, name)) + ":"
+		key := string(appendJSONString(nil, name)) + ":"
 		fields = append(fields, encodeField{key: key, index: i, omitEmpty: hasOption(opts, "omitempty"),
 			plan: buildEncodePlan(f.Type, building)})
 	}
@@ -168,7 +168,7 @@ func (e *fastEncoder) value(p *encodePlan, v reflect.Value) bool {
 	case pkBool:
 		e.buf = strconv.AppendBool(e.buf, v.Bool())
 	case pkString:
-		e.buf = appendJSONStringExact(e.buf, v.String())
+		e.buf = appendJSONString(e.buf, v.String())
 	case pkInt:
 		e.buf = strconv.AppendInt(e.buf, v.Int(), 10)
 	case pkUint:
@@ -292,7 +292,7 @@ func (e *fastEncoder) mapValue(p *encodePlan, v reflect.Value) bool {
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}
-		e.buf = appendJSONStringExact(e.buf, k)
+		e.buf = appendJSONString(e.buf, k)
 		e.buf = append(e.buf, ':')
 		kv := reflect.ValueOf(k)
 		if kv.Type() != kt {
@@ -329,9 +329,9 @@ var plainJSON = func() (t [256]bool) {
 	return t
 }()
 
-// appendJSONStringExact writes s as encoding/json does, HTML characters,
+// appendJSONString writes s as encoding/json does, HTML characters,
 // U+2028 and U+2029 escaped and invalid UTF-8 replaced.
-func appendJSONStringExact(buf []byte, s string) []byte {
+func appendJSONString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {

@@ -196,22 +196,6 @@ func jsonString(raw []byte) (string, error) {
 	return string(inner), nil
 }
 
-// appendJSONString appends s as a JSON string.
-func appendJSONString(buf []byte, s string) []byte {
-	simple := utf8.ValidString(s)
-	for i := 0; simple && i < len(s); i++ {
-		c := s[i]
-		simple = c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	if simple {
-		buf = append(buf, '"')
-		buf = append(buf, s...)
-		return append(buf, '"')
-	}
-	q, _ := json.Marshal(s) // strings always marshal
-	return append(buf, q...)
-}
-
 // jsonName is jsonString for the envelope's names (event, path, origin,
 // method, type), which come from a small set: they are interned, so that
 // receiving a message does not allocate them again.
