@@ -61,10 +61,65 @@ type topic struct {
 	subs map[*subscriber]struct{}
 }
 
+// subscriber is one subscription's queue. Publishers append whole batches
+// under mu and the subscriber's goroutine takes everything queued at once:
+// a channel send and a select per message and subscriber cost more than the
+// rest of the in-process path.
 type subscriber struct {
-	ch       chan []byte
+	mu       sync.Mutex
+	queue    [][]byte
+	wake     chan struct{} // one slot: messages were queued
+	space    chan struct{} // one slot: the queue was emptied
 	done     chan struct{} // closed when the subscriber stops
 	finished chan struct{} // closed when its goroutine has returned
+}
+
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// push queues as many of msgs as fit and returns how many.
+func (s *subscriber) push(msgs [][]byte) int {
+	s.mu.Lock()
+	n := min(len(msgs), QueueSize-len(s.queue))
+	s.queue = append(s.queue, msgs[:n]...)
+	s.mu.Unlock()
+	if n > 0 {
+		notify(s.wake)
+	}
+	return n
+}
+
+// run delivers what is queued, in order, until done is closed.
+func (s *subscriber) run(deliver func([]byte)) {
+	defer close(s.finished)
+	var batch [][]byte
+	for {
+		s.mu.Lock()
+		batch, s.queue = s.queue, batch[:0]
+		s.mu.Unlock()
+		if len(batch) == 0 {
+			select {
+			case <-s.wake:
+				continue
+			case <-s.done:
+				return
+			}
+		}
+		notify(s.space)
+		for i, msg := range batch {
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+			deliver(msg)
+			batch[i] = nil
+		}
+	}
 }
 
 func (b *Bus) topic(key string) *topic {
@@ -104,22 +159,13 @@ func (a *Adapter) Subscribe(_ context.Context, deliver func([]byte)) error {
 	if a.sub != nil {
 		return fmt.Errorf("memsync: subscribe: already subscribed")
 	}
-	s := &subscriber{ch: make(chan []byte, QueueSize), done: make(chan struct{}), finished: make(chan struct{})}
+	s := &subscriber{wake: make(chan struct{}, 1), space: make(chan struct{}, 1),
+		done: make(chan struct{}), finished: make(chan struct{})}
 	a.sub = s
 	a.topic.mu.Lock()
 	a.topic.subs[s] = struct{}{}
 	a.topic.mu.Unlock()
-	go func() {
-		defer close(s.finished)
-		for {
-			select {
-			case msg := <-s.ch:
-				deliver(msg)
-			case <-s.done:
-				return
-			}
-		}
-	}()
+	go s.run(deliver)
 	return nil
 }
 
@@ -134,11 +180,17 @@ func (a *Adapter) Publish(ctx context.Context, msgs ...[]byte) error {
 	}
 	a.topic.mu.RLock()
 	defer a.topic.mu.RUnlock()
-	for _, msg := range msgs {
-		for s := range a.topic.subs {
+	for s := range a.topic.subs {
+		for rest := msgs; len(rest) > 0; {
+			n := s.push(rest)
+			rest = rest[n:]
+			if n > 0 {
+				continue
+			}
 			select {
-			case s.ch <- msg:
+			case <-s.space:
 			case <-s.done:
+				rest = nil // gone: nothing more to hand it
 			case <-ctx.Done():
 				return fmt.Errorf("memsync: publish: %w", ctx.Err())
 			}
