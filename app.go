@@ -3,10 +3,12 @@ package eventsync
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // App is a small Feathers-like application: services registered under paths,
@@ -15,17 +17,40 @@ import (
 //
 // The zero App is not usable; call NewApp.
 type App struct {
-	mu          sync.RWMutex
+	mu        sync.Mutex // serializes changes to state
+	state     atomic.Pointer[appState]
+	appEvents listeners
+}
+
+// appState is what an App's calls and events read. It is replaced, never
+// changed, so that reading it takes no lock: a read lock shared by the
+// emitting goroutines and the Sync's dispatcher cost more than the map
+// lookups it guarded.
+type appState struct {
 	services    map[string]*Service
 	hooks       Hooks
 	logger      *slog.Logger
 	interceptor func(ev *Event) bool
-	appEvents   listeners
 }
 
 // NewApp returns an empty App that logs through slog.Default.
 func NewApp() *App {
-	return &App{services: make(map[string]*Service), logger: slog.Default()}
+	a := &App{}
+	a.state.Store(&appState{services: map[string]*Service{}, logger: slog.Default()})
+	return a
+}
+
+// change replaces the state with a copy that fn edited; fn must copy what it
+// changes inside maps and slices.
+func (a *App) change(fn func(st *appState) error) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	next := *a.state.Load()
+	if err := fn(&next); err != nil {
+		return err
+	}
+	a.state.Store(&next)
+	return nil
 }
 
 // SetLogger sets the logger for panicking listeners and hooks; nil restores slog.Default.
@@ -33,29 +58,19 @@ func (a *App) SetLogger(l *slog.Logger) {
 	if l == nil {
 		l = slog.Default()
 	}
-	a.mu.Lock()
-	a.logger = l
-	a.mu.Unlock()
+	_ = a.change(func(st *appState) error { st.logger = l; return nil })
 }
 
-func (a *App) log() *slog.Logger {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return a.logger
-}
+func (a *App) log() *slog.Logger { return a.state.Load().logger }
 
 // Hooks adds app-wide hooks that run around every service call.
 func (a *App) Hooks(h Hooks) {
-	a.mu.Lock()
-	a.hooks.add(h)
-	a.mu.Unlock()
+	_ = a.change(func(st *appState) error { st.hooks = st.hooks.with(h); return nil })
 }
 
 // Service returns the service registered under path, or nil.
 func (a *App) Service(path string) *Service {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return a.services[trimPath(path)]
+	return a.state.Load().services[trimPath(path)]
 }
 
 // Lookup returns the service registered under path, or an error wrapping ErrUnknownPath.
@@ -68,14 +83,7 @@ func (a *App) Lookup(path string) (*Service, error) {
 
 // Paths returns the registered service paths, sorted.
 func (a *App) Paths() []string {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	paths := make([]string, 0, len(a.services))
-	for p := range a.services {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	return paths
+	return slices.Sorted(maps.Keys(a.state.Load().services))
 }
 
 // On registers fn for an app-level event (not a service event). App-level
@@ -90,18 +98,20 @@ func (a *App) Emit(event string, data any) {
 
 // Intercept implements Emitter.
 func (a *App) Intercept(fn func(ev *Event) bool) (remove func(), err error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.interceptor != nil {
-		return nil, ErrAlreadyConfigured
+	err = a.change(func(st *appState) error {
+		if st.interceptor != nil {
+			return ErrAlreadyConfigured
+		}
+		st.interceptor = fn
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	a.interceptor = fn
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			a.mu.Lock()
-			a.interceptor = nil
-			a.mu.Unlock()
+			_ = a.change(func(st *appState) error { st.interceptor = nil; return nil })
 		})
 	}, nil
 }
@@ -140,9 +150,8 @@ func (a *App) DataType(path, event string) (reflect.Type, error) {
 // emit runs the interceptor, then the service's listeners unless the
 // interceptor deferred delivery.
 func (a *App) emit(s *Service, ev Event) {
-	a.mu.RLock()
-	intercept, log := a.interceptor, a.logger
-	a.mu.RUnlock()
+	st := a.state.Load()
+	intercept, log := st.interceptor, st.logger
 	if intercept == nil {
 		ev.Sync = false // no Sync configured (or closed): nothing publishes it
 	} else if intercept(&ev) {

@@ -3,7 +3,10 @@ package eventsync
 import (
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Standard service event names, emitted after a successful call.
@@ -51,36 +54,36 @@ type Event struct {
 // ones), so a slow listener delays the ones after it: hand long work off.
 type Listener func(Event)
 
-// listeners is a copy-on-write set of listeners per event name.
+// listeners is a copy-on-write set of listeners per event name: emitting
+// reads a snapshot without a lock, On and off replace it.
 type listeners struct {
-	mu     sync.RWMutex
-	byName map[string][]*listenerEntry
+	mu     sync.Mutex // serializes changes
+	byName atomic.Pointer[map[string][]*listenerEntry]
 }
 
 type listenerEntry struct{ fn Listener }
 
+// change replaces the list for name with fn(old list); fn must not modify it.
+func (l *listeners) change(name string, fn func([]*listenerEntry) []*listenerEntry) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	next := map[string][]*listenerEntry{}
+	if cur := l.byName.Load(); cur != nil {
+		next = maps.Clone(*cur)
+	}
+	next[name] = fn(next[name])
+	l.byName.Store(&next)
+}
+
 func (l *listeners) on(name string, fn Listener) (off func()) {
 	e := &listenerEntry{fn: fn}
-	l.mu.Lock()
-	if l.byName == nil {
-		l.byName = make(map[string][]*listenerEntry)
-	}
-	old := l.byName[name]
-	l.byName[name] = append(old[:len(old):len(old)], e)
-	l.mu.Unlock()
+	l.change(name, func(old []*listenerEntry) []*listenerEntry { return append(slices.Clip(old), e) })
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			cur := l.byName[name]
-			next := make([]*listenerEntry, 0, len(cur))
-			for _, c := range cur {
-				if c != e {
-					next = append(next, c)
-				}
-			}
-			l.byName[name] = next
+			l.change(name, func(old []*listenerEntry) []*listenerEntry {
+				return slices.DeleteFunc(slices.Clone(old), func(c *listenerEntry) bool { return c == e })
+			})
 		})
 	}
 }
@@ -88,10 +91,11 @@ func (l *listeners) on(name string, fn Listener) (off func()) {
 // emit calls every listener of ev.Name, recovering and logging panics so that
 // one bad listener breaks neither the caller nor the other listeners.
 func (l *listeners) emit(log *slog.Logger, ev Event) {
-	l.mu.RLock()
-	list := l.byName[ev.Name]
-	l.mu.RUnlock()
-	for _, e := range list {
+	m := l.byName.Load()
+	if m == nil {
+		return
+	}
+	for _, e := range (*m)[ev.Name] {
 		callListener(log, e.fn, ev)
 	}
 }

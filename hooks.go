@@ -1,6 +1,9 @@
 package eventsync
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // Method names as they appear in HookContext.Method and on the wire.
 const (
@@ -57,10 +60,14 @@ type Hooks struct {
 	Error  []Hook
 }
 
-func (h *Hooks) add(o Hooks) {
-	h.Before = append(h.Before, o.Before...)
-	h.After = append(h.After, o.After...)
-	h.Error = append(h.Error, o.Error...)
+// with returns h followed by o, sharing no memory with h: a call that read h
+// before keeps seeing it whole.
+func (h Hooks) with(o Hooks) Hooks {
+	return Hooks{
+		Before: slices.Concat(h.Before, o.Before),
+		After:  slices.Concat(h.After, o.After),
+		Error:  slices.Concat(h.Error, o.Error),
+	}
 }
 
 type noSyncKey struct{}

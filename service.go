@@ -3,6 +3,7 @@ package eventsync
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"sync"
 )
@@ -130,12 +131,17 @@ func Use(app *App, path string, svc any, opts ...ServiceOption) (*Service, error
 		}
 		s.eventTypes[name] = t
 	}
-	app.mu.Lock()
-	defer app.mu.Unlock()
-	if _, dup := app.services[path]; dup {
-		return nil, fmt.Errorf("eventsync: use: path %q already registered", path)
+	err := app.change(func(st *appState) error {
+		if _, dup := st.services[path]; dup {
+			return fmt.Errorf("eventsync: use: path %q already registered", path)
+		}
+		st.services = maps.Clone(st.services)
+		st.services[path] = s
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	app.services[path] = s
 	return s, nil
 }
 
@@ -168,7 +174,7 @@ func (s *Service) Impl() any { return s.impl }
 // Hooks adds hooks that run around this service's calls.
 func (s *Service) Hooks(h Hooks) {
 	s.mu.Lock()
-	s.hooks.add(h)
+	s.hooks = s.hooks.with(h)
 	s.mu.Unlock()
 }
 
@@ -244,9 +250,7 @@ func (s *Service) call(ctx context.Context, method string, id, data any, params 
 		App: s.app, Service: s, Path: s.path, Method: method, Type: HookBefore,
 		ID: id, Data: data, Params: params, Event: eventOfMethod[method], Sync: SyncEnabled(ctx),
 	}
-	s.app.mu.RLock()
-	appHooks := s.app.hooks
-	s.app.mu.RUnlock()
+	appHooks := s.app.state.Load().hooks
 	s.mu.RLock()
 	svcHooks := s.hooks
 	s.mu.RUnlock()
