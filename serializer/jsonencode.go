@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -36,26 +35,13 @@ type encodeField struct {
 }
 
 var (
-	encodePlans     sync.Map // reflect.Type -> *encodePlan
-	encodePlansLock sync.Mutex
+	encodePlans planCache[encodePlan]
 
 	marshalerType     = reflect.TypeFor[json.Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
-func encodePlanFor(t reflect.Type) *encodePlan {
-	if p, ok := encodePlans.Load(t); ok {
-		return p.(*encodePlan)
-	}
-	encodePlansLock.Lock()
-	defer encodePlansLock.Unlock()
-	building := map[reflect.Type]*encodePlan{}
-	p := buildEncodePlan(t, building)
-	for bt, bp := range building {
-		encodePlans.LoadOrStore(bt, bp)
-	}
-	return p
-}
+func encodePlanFor(t reflect.Type) *encodePlan { return encodePlans.get(t, buildEncodePlan) }
 
 func implementsMarshaler(t reflect.Type) bool {
 	pt := reflect.PointerTo(t)
@@ -64,10 +50,7 @@ func implementsMarshaler(t reflect.Type) bool {
 }
 
 func buildEncodePlan(t reflect.Type, building map[reflect.Type]*encodePlan) *encodePlan {
-	if p, ok := encodePlans.Load(t); ok {
-		return p.(*encodePlan)
-	}
-	if p, ok := building[t]; ok {
+	if p, ok := encodePlans.known(t, building); ok {
 		return p
 	}
 	p := &encodePlan{typ: t}
@@ -79,17 +62,8 @@ func buildEncodePlan(t reflect.Type, building map[reflect.Type]*encodePlan) *enc
 	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && implementsMarshaler(t) {
 		return p
 	}
+	p.kind = basicKind(t.Kind())
 	switch t.Kind() {
-	case reflect.Bool:
-		p.kind = pkBool
-	case reflect.String:
-		p.kind = pkString
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		p.kind = pkInt
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		p.kind = pkUint
-	case reflect.Float32, reflect.Float64:
-		p.kind = pkFloat
 	case reflect.Interface:
 		p.kind = pkAny // any interface: the dynamic value decides
 	case reflect.Pointer:
@@ -115,34 +89,17 @@ func buildEncodePlan(t reflect.Type, building map[reflect.Type]*encodePlan) *enc
 }
 
 func buildStructEncodePlan(p *encodePlan, t reflect.Type, building map[reflect.Type]*encodePlan) {
-	var fields []encodeField
-	names := map[string]bool{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if f.Anonymous {
+	jf, ok := jsonFields(t)
+	if !ok {
+		return
+	}
+	fields := make([]encodeField, len(jf))
+	for i, f := range jf {
+		if hasOption(f.opts, "omitzero") {
 			return
 		}
-		if !f.IsExported() {
-			continue
-		}
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, opts, _ := cutComma(tag)
-		if hasOption(opts, "string") || hasOption(opts, "omitzero") {
-			return
-		}
-		if !isValidTag(name) {
-			name = f.Name
-		}
-		if names[name] {
-			return
-		}
-		names[name] = true
-		key := string(appendJSONString(nil, name)) + ":"
-		fields = append(fields, encodeField{key: key, index: i, omitEmpty: hasOption(opts, "omitempty"),
-			plan: buildEncodePlan(f.Type, building)})
+		fields[i] = encodeField{key: string(appendJSONString(nil, f.name)) + ":", index: f.index,
+			omitEmpty: hasOption(f.opts, "omitempty"), plan: buildEncodePlan(f.typ, building)}
 	}
 	p.kind, p.fields = pkStruct, fields
 }

@@ -70,12 +70,40 @@ const maxFastFields = 64
 // encoding/json.
 const maxFastDepth = 500
 
-// plans caches one plan per type, like encoding/json's own field cache; it
-// is the package's only shared state and holds nothing but derived data.
-var (
-	plans     sync.Map // reflect.Type -> *decodePlan
-	plansLock sync.Mutex
-)
+// planCache holds one plan per type, built on first use, like encoding/json's
+// own field cache: the package's shared state, nothing but derived data.
+type planCache[P any] struct {
+	done sync.Map // reflect.Type -> *P
+	mu   sync.Mutex
+}
+
+// get returns t's plan; build makes it and the plans of the types it holds,
+// adding each to building before filling it in, so that recursive types end
+// in a cycle of plans instead of endless recursion.
+func (c *planCache[P]) get(t reflect.Type, build func(reflect.Type, map[reflect.Type]*P) *P) *P {
+	if p, ok := c.done.Load(t); ok {
+		return p.(*P)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	building := map[reflect.Type]*P{}
+	p := build(t, building)
+	for bt, bp := range building {
+		c.done.LoadOrStore(bt, bp)
+	}
+	return p
+}
+
+// known returns the plan for t if it is built or being built.
+func (c *planCache[P]) known(t reflect.Type, building map[reflect.Type]*P) (*P, bool) {
+	if p, ok := c.done.Load(t); ok {
+		return p.(*P), true
+	}
+	p, ok := building[t]
+	return p, ok
+}
+
+var decodePlans planCache[decodePlan]
 
 var (
 	timeType            = reflect.TypeFor[time.Time]()
@@ -83,27 +111,10 @@ var (
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
-func planFor(t reflect.Type) *decodePlan {
-	if p, ok := plans.Load(t); ok {
-		return p.(*decodePlan)
-	}
-	plansLock.Lock()
-	defer plansLock.Unlock()
-	building := map[reflect.Type]*decodePlan{}
-	p := buildPlan(t, building)
-	for bt, bp := range building {
-		plans.LoadOrStore(bt, bp)
-	}
-	return p
-}
+func planFor(t reflect.Type) *decodePlan { return decodePlans.get(t, buildPlan) }
 
-// buildPlan fills building as it goes, so that recursive types end in a
-// cycle of plans instead of endless recursion.
 func buildPlan(t reflect.Type, building map[reflect.Type]*decodePlan) *decodePlan {
-	if p, ok := plans.Load(t); ok {
-		return p.(*decodePlan)
-	}
-	if p, ok := building[t]; ok {
+	if p, ok := decodePlans.known(t, building); ok {
 		return p
 	}
 	p := &decodePlan{typ: t}
@@ -116,17 +127,8 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*decodePlan) *decodePla
 		reflect.PointerTo(t).Implements(unmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType)) {
 		return p // pkUnsupported: its own methods decide
 	}
+	p.kind = basicKind(t.Kind())
 	switch t.Kind() {
-	case reflect.Bool:
-		p.kind = pkBool
-	case reflect.String:
-		p.kind = pkString
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		p.kind = pkInt
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		p.kind = pkUint
-	case reflect.Float32, reflect.Float64:
-		p.kind = pkFloat
 	case reflect.Interface:
 		if t.NumMethod() == 0 {
 			p.kind = pkAny
@@ -150,44 +152,78 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*decodePlan) *decodePla
 	return p
 }
 
-// buildStructPlan takes the exported fields and their json names; embedded
-// fields, ",string" and clashing names are left to encoding/json.
+// basicKind is the plan kind of bools, strings and numbers; pkUnsupported
+// for other kinds.
+func basicKind(k reflect.Kind) planKind {
+	switch k {
+	case reflect.Bool:
+		return pkBool
+	case reflect.String:
+		return pkString
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return pkInt
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return pkUint
+	case reflect.Float32, reflect.Float64:
+		return pkFloat
+	}
+	return pkUnsupported
+}
+
+// buildStructPlan plans the fields encoding/json decodes.
 func buildStructPlan(p *decodePlan, t reflect.Type, building map[reflect.Type]*decodePlan) {
-	var fields []fieldPlan
-	names := map[string]bool{}
+	jf, ok := jsonFields(t)
+	if !ok || len(jf) > maxFastFields {
+		return
+	}
+	fields := make([]fieldPlan, len(jf))
 	foldable := true
+	for i, f := range jf {
+		for j := range len(f.name) {
+			foldable = foldable && f.name[j] < utf8.RuneSelf
+		}
+		fields[i] = fieldPlan{name: f.name, index: f.index, plan: buildPlan(f.typ, building)}
+	}
+	p.kind, p.fields, p.foldable = pkStruct, fields, foldable
+}
+
+// jsonField is a struct field as encoding/json sees it.
+type jsonField struct {
+	index int
+	name  string
+	opts  string // the tag's options, after the name
+	typ   reflect.Type
+}
+
+// jsonFields returns the fields of struct type t that encoding/json uses,
+// with their names, or false when the fast paths leave t to encoding/json:
+// embedded fields, ",string" and clashing names.
+func jsonFields(t reflect.Type) ([]jsonField, bool) {
+	var fields []jsonField
+	names := map[string]bool{}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if f.Anonymous {
-			return
-		}
-		if !f.IsExported() {
-			continue
+			return nil, false
 		}
 		tag := f.Tag.Get("json")
-		if tag == "-" {
+		if !f.IsExported() || tag == "-" {
 			continue
 		}
 		name, opts, _ := cutComma(tag)
-		if opts != "" && hasOption(opts, "string") {
-			return
+		if hasOption(opts, "string") {
+			return nil, false
 		}
 		if !isValidTag(name) {
 			name = f.Name
 		}
 		if names[name] {
-			return
+			return nil, false
 		}
 		names[name] = true
-		for j := range len(name) {
-			foldable = foldable && name[j] < utf8.RuneSelf
-		}
-		fields = append(fields, fieldPlan{name: name, index: i, plan: buildPlan(f.Type, building)})
+		fields = append(fields, jsonField{index: i, name: name, opts: opts, typ: f.Type})
 	}
-	if len(fields) > maxFastFields {
-		return
-	}
-	p.kind, p.fields, p.foldable = pkStruct, fields, foldable
+	return fields, true
 }
 
 func cutComma(s string) (before, after string, found bool) {
@@ -392,27 +428,36 @@ func (d *fastDecoder) nest() bool {
 }
 
 func (d *fastDecoder) slice(p *decodePlan, v reflect.Value) bool {
+	ok := d.array(func(n int) bool {
+		if n == v.Cap() {
+			v.Grow(max(4, n))
+		}
+		v.SetLen(n + 1)
+		return d.value(p.elem, v.Index(n))
+	})
+	if ok && v.IsNil() {
+		v.Set(reflect.MakeSlice(p.typ, 0, 0)) // [] is an empty slice, not nil
+	}
+	return ok
+}
+
+// array calls elem for each element of the array at d.i, with d.i at the
+// element, and reports whether all went well.
+func (d *fastDecoder) array(elem func(i int) bool) bool {
 	if d.b[d.i] != '[' || !d.nest() {
 		return false
 	}
 	d.i++
 	d.space()
-	n := 0
 	if d.i < len(d.b) && d.b[d.i] == ']' {
 		d.i++
 		d.depth--
-		v.Set(reflect.MakeSlice(p.typ, 0, 0)) // [] is an empty slice, not nil
 		return true
 	}
-	for {
-		if n == v.Cap() {
-			v.Grow(max(4, n))
-		}
-		v.SetLen(n + 1)
-		if !d.value(p.elem, v.Index(n)) {
+	for i := 0; ; i++ {
+		if !elem(i) {
 			return false
 		}
-		n++
 		if closed, ok := d.next(']'); closed || !ok {
 			return ok
 		}
@@ -493,53 +538,21 @@ func (d *fastDecoder) object(member func(key []byte) bool) bool {
 }
 
 func (d *fastDecoder) structValue(p *decodePlan, v reflect.Value) bool {
-	if d.b[d.i] != '{' || !d.nest() {
-		return false
-	}
-	d.i++
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
-		d.depth--
-		return true
-	}
 	var seen uint64
-	for {
-		if d.i >= len(d.b) || d.b[d.i] != '"' {
-			return false
-		}
-		key, ok := d.stringBytes()
-		if !ok {
-			return false
-		}
-		f := p.field(key)
-		if f == -2 {
-			return false
-		}
-		d.space()
-		if d.i >= len(d.b) || d.b[d.i] != ':' {
-			return false
-		}
-		d.i++
-		d.space()
-		if f < 0 {
-			if !d.skip() {
-				return false
-			}
-		} else {
-			if seen&(1<<f) != 0 {
-				return false // a repeated key: encoding/json merges, leave it that
-			}
+	return d.object(func(key []byte) bool {
+		switch f := p.field(key); {
+		case f == -2:
+			return false // only encoding/json can match this key
+		case f == -1:
+			return d.skip()
+		case seen&(1<<f) != 0:
+			return false // a repeated key: encoding/json merges, leave it that
+		default:
 			seen |= 1 << f
 			fp := &p.fields[f]
-			if !d.value(fp.plan, v.Field(fp.index)) {
-				return false
-			}
+			return d.value(fp.plan, v.Field(fp.index))
 		}
-		if closed, ok := d.next('}'); closed || !ok {
-			return ok
-		}
-	}
+	})
 }
 
 // field returns the index in p.fields of the field named key, matched as
@@ -792,27 +805,13 @@ func (d *fastDecoder) anyValue() (any, bool) {
 		})
 		return m, ok
 	case c == '[':
-		if !d.nest() {
-			return nil, false
-		}
-		d.i++
-		d.space()
 		arr := []any{}
-		if d.i < len(d.b) && d.b[d.i] == ']' {
-			d.i++
-			d.depth--
-			return arr, true
-		}
-		for {
+		ok := d.array(func(int) bool {
 			x, ok := d.anyValue()
-			if !ok {
-				return nil, false
-			}
 			arr = append(arr, x)
-			if closed, ok := d.next(']'); closed || !ok {
-				return arr, ok
-			}
-		}
+			return ok
+		})
+		return arr, ok
 	case c == 't':
 		return true, d.literal("true")
 	case c == 'f':
@@ -841,24 +840,7 @@ func (d *fastDecoder) skip() bool {
 	case c == '{':
 		return d.object(func([]byte) bool { return d.skip() })
 	case c == '[':
-		if !d.nest() {
-			return false
-		}
-		d.i++
-		d.space()
-		if d.i < len(d.b) && d.b[d.i] == ']' {
-			d.i++
-			d.depth--
-			return true
-		}
-		for {
-			if !d.skip() {
-				return false
-			}
-			if closed, ok := d.next(']'); closed || !ok {
-				return ok
-			}
-		}
+		return d.array(func(int) bool { return d.skip() })
 	case c == 't':
 		return d.literal("true")
 	case c == 'f':
