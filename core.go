@@ -259,6 +259,17 @@ func (s *Sync) decodeAll(batch [][]byte, out []incoming, workers int) []incoming
 	return out
 }
 
+// dataType is the typeOf of serializer.TypedDecoder: the data's type for a
+// message that passes the AcceptFilter, ok false for the rest, which decode
+// then counts.
+func (s *Sync) dataType(path, event string) (reflect.Type, bool) {
+	if f := s.opts.AcceptFilter; f != nil && !f(path, event) {
+		return nil, false
+	}
+	t, err := s.em.DataType(path, event)
+	return t, err == nil
+}
+
 // isEcho reports whether msg is this replica's own, as far as the
 // serializer can tell without decoding it (signed messages cannot be told
 // apart this way: they are verified first, in decode).
@@ -299,7 +310,15 @@ func (s *Sync) decode(msg []byte, in *incoming) {
 		msg = body
 	}
 	env := &in.env
-	if err := s.opts.Serializer.Decode(msg, env); err != nil {
+	var data any
+	var decoded bool
+	var err error
+	if s.typed != nil {
+		data, decoded, err = s.typed.DecodeTyped(msg, env, s.typeOf)
+	} else {
+		err = s.opts.Serializer.Decode(msg, env)
+	}
+	if err != nil {
 		s.stats.malformed.Add(1)
 		s.logLimited(kindMalformed, "eventsync: malformed message", "err", err, "bytes", len(msg))
 		return
@@ -310,21 +329,22 @@ func (s *Sync) decode(msg []byte, in *incoming) {
 		return
 	}
 	in.origin, in.seq = env.Origin, env.Seq // from here on the message counts in its origin's sequence
-	if f := s.opts.AcceptFilter; f != nil && !f(env.Path, env.Event) {
-		s.stats.filtered.Add(1)
-		return
-	}
-	t, err := s.em.DataType(env.Path, env.Event)
-	if err != nil {
-		s.stats.unknownPath.Add(1)
-		s.logLimited(kindUnknown, "eventsync: message for unknown path or event", "path", env.Path, "event", env.Event, "err", err)
-		return
-	}
-	data, err := s.decodeData(env.Data, t)
-	if err != nil {
-		s.stats.malformed.Add(1)
-		s.logLimited(kindMalformed, "eventsync: data does not fit the record type", "path", env.Path, "event", env.Event, "type", t, "err", err)
-		return
+	if !decoded {
+		if f := s.opts.AcceptFilter; f != nil && !f(env.Path, env.Event) {
+			s.stats.filtered.Add(1)
+			return
+		}
+		t, err := s.em.DataType(env.Path, env.Event)
+		if err != nil {
+			s.stats.unknownPath.Add(1)
+			s.logLimited(kindUnknown, "eventsync: message for unknown path or event", "path", env.Path, "event", env.Event, "err", err)
+			return
+		}
+		if data, err = s.decodeData(env.Data, t); err != nil {
+			s.stats.malformed.Add(1)
+			s.logLimited(kindMalformed, "eventsync: data does not fit the record type", "path", env.Path, "event", env.Event, "type", t, "err", err)
+			return
+		}
 	}
 	in.ev = Event{Name: env.Event, Path: env.Path, Data: data, Sync: true, Origin: env.Origin, Remote: !own}
 	if c := env.Context; c != nil {

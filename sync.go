@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -175,6 +176,10 @@ type Sync struct {
 	// outgoing recycles what syncOut hands the serializer, which escapes
 	// through the interface call: two allocations per event otherwise.
 	outgoing sync.Pool
+	// typed is the serializer when it decodes data in the envelope's pass;
+	// typeOf is s.dataType, bound once (a method value per call allocates).
+	typed  serializer.TypedDecoder
+	typeOf func(path, event string) (reflect.Type, bool)
 }
 
 // Configure hooks a Sync onto em (usually an *App): every service event whose
@@ -231,6 +236,9 @@ func Configure(em Emitter, opts Options) (*Sync, error) {
 	}
 	s.removeIntercept = remove
 	s.decodeWorkers.Store(int32(decodeWorkers()))
+	if td, ok := opts.Serializer.(serializer.TypedDecoder); ok {
+		s.typed, s.typeOf = td, s.dataType
+	}
 	s.adapter = opts.Adapter
 	if s.adapter == nil {
 		s.adapter, err = openURL(context.Background(), u, opts.Key)

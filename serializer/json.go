@@ -148,32 +148,89 @@ func sameValue(a, b any) bool {
 // (feathers-sync 3.x sends the whole hook context) are skipped.
 func (jsonSerializer) Decode(b []byte, e *Envelope) error {
 	*e = Envelope{}
-	err := eachMember(b, func(key, val []byte) error {
-		var err error
-		switch string(key) {
-		case "event":
-			e.Event, err = jsonName(val)
-		case "path":
-			e.Path, err = jsonName(val)
-		case "origin":
-			e.Origin, err = jsonName(val)
-		case "seq":
-			e.Seq, err = strconv.ParseUint(string(val), 10, 64)
-		case "data":
-			if !bytes.Equal(val, jsonNull) {
-				e.Data = val
-			}
-		case "context":
-			if !bytes.Equal(val, jsonNull) {
-				e.Context, err = decodeJSONContext(val)
-			}
-		}
-		return err
-	})
+	err := eachMember(b, func(key, val []byte) error { return e.setJSONMember(key, val) })
 	if err != nil {
 		return fmt.Errorf("serializer: json decode: %w", err)
 	}
 	return checkEnvelope("json", e)
+}
+
+// DecodeTyped implements TypedDecoder: when "data" comes after "event" and
+// "path" (as eventsync and feathers-sync write them), it is decoded where it
+// lies instead of being scanned once to be skipped and again to be decoded.
+func (jsonSerializer) DecodeTyped(b []byte, e *Envelope, typeOf func(path, event string) (reflect.Type, bool)) (data any, decoded bool, err error) {
+	*e = Envelope{}
+	err = eachMemberAt(b, func(key []byte, start int) (int, error) {
+		if string(key) == "data" && decoded {
+			data, decoded = nil, false // a repeated "data": the last one counts, as in Decode
+		} else if string(key) == "data" && e.Event != "" && e.Path != "" {
+			if t, ok := typeOf(e.Path, e.Event); ok {
+				// Data that does not fit is left encoded: the caller's
+				// DecodeData reports it, after the envelope is complete.
+				if v, end, err := decodeDataAt(b, start, t); err == nil {
+					data, decoded = v, true
+					return end, e.setJSONMember(key, b[start:end])
+				}
+			}
+		}
+		end, err := skipValue(b, start, 0)
+		if err != nil {
+			return 0, err
+		}
+		return end, e.setJSONMember(key, b[start:end])
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("serializer: json decode: %w", err)
+	}
+	return data, decoded, checkEnvelope("json", e)
+}
+
+// decodeDataAt decodes the value at b[start:] into a new value of type t
+// (generically for nil) and returns it with the offset just past it.
+func decodeDataAt(b []byte, start int, t reflect.Type) (any, int, error) {
+	if t == nil {
+		t = anyType
+	}
+	v := reflect.New(t).Elem()
+	d := fastDecoder{b: b, i: start}
+	if d.value(planFor(t), v) {
+		return v.Interface(), d.i, nil
+	}
+	end, err := skipValue(b, start, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	v.SetZero()
+	if err := json.Unmarshal(b[start:end], v.Addr().Interface()); err != nil {
+		return nil, 0, fmt.Errorf("data: %w", err)
+	}
+	return v.Interface(), end, nil
+}
+
+var anyType = reflect.TypeFor[any]()
+
+// setJSONMember sets the envelope member key from its raw JSON value.
+func (e *Envelope) setJSONMember(key, val []byte) error {
+	var err error
+	switch string(key) {
+	case "event":
+		e.Event, err = jsonName(val)
+	case "path":
+		e.Path, err = jsonName(val)
+	case "origin":
+		e.Origin, err = jsonName(val)
+	case "seq":
+		e.Seq, err = strconv.ParseUint(string(val), 10, 64)
+	case "data":
+		if !bytes.Equal(val, jsonNull) {
+			e.Data = val
+		}
+	case "context":
+		if !bytes.Equal(val, jsonNull) {
+			e.Context, err = decodeJSONContext(val)
+		}
+	}
+	return err
 }
 
 func decodeJSONContext(b []byte) (*Context, error) {

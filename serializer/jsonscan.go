@@ -22,6 +22,18 @@ const maxJSONDepth = 1000
 // eachMember calls fn for each member of the JSON object in b, with the key
 // (quotes removed, escapes left as they are) and the value's raw bytes.
 func eachMember(b []byte, fn func(key, val []byte) error) error {
+	return eachMemberAt(b, func(key []byte, start int) (int, error) {
+		end, err := skipValue(b, start, 0)
+		if err != nil {
+			return 0, err
+		}
+		return end, fn(key, b[start:end])
+	})
+}
+
+// eachMemberAt is eachMember for a caller that reads each value itself:
+// value gets the offset where it starts and returns the one just past it.
+func eachMemberAt(b []byte, value func(key []byte, start int) (end int, err error)) error {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return fmt.Errorf("%w: not an object", errJSONSyntax)
@@ -43,12 +55,8 @@ func eachMember(b []byte, fn func(key, val []byte) error) error {
 		if i >= len(b) || b[i] != ':' {
 			return fmt.Errorf("%w: ':' expected at offset %d", errJSONSyntax, i)
 		}
-		vstart := skipSpace(b, i+1)
-		vend, err := skipValue(b, vstart, 0)
+		vend, err := value(key, skipSpace(b, i+1))
 		if err != nil {
-			return err
-		}
-		if err := fn(key, b[vstart:vend]); err != nil {
 			return err
 		}
 		i = skipSpace(b, vend)

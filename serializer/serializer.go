@@ -8,6 +8,7 @@ package serializer
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 )
 
@@ -80,6 +81,19 @@ func checkEnvelope(format string, e *Envelope) error {
 		return fmt.Errorf("serializer: %s message without event or path", format)
 	}
 	return nil
+}
+
+// TypedDecoder is implemented by serializers that can decode the data into
+// its Go type in the same pass as the envelope, instead of leaving it
+// encoded for DecodeData (which then reads it a second time).
+type TypedDecoder interface {
+	// DecodeTyped is Decode that, once it knows the envelope's path and
+	// event, asks typeOf for the data's type (nil: decode generically; ok
+	// false: leave the data encoded in e.Data) and decodes the data into a
+	// new value of it, as DecodeData would. decoded reports whether data is
+	// that value; if not (no type, or data that does not fit it), the caller
+	// decodes e.Data itself.
+	DecodeTyped(b []byte, e *Envelope, typeOf func(path, event string) (t reflect.Type, ok bool)) (data any, decoded bool, err error)
 }
 
 // OriginReader is implemented by serializers that can read a message's

@@ -3,6 +3,7 @@ package serializer_test
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -182,4 +183,75 @@ func TestJSONContextValues(t *testing.T) {
 			t.Errorf("id %s accepted: %#v", bad, e.Context.ID)
 		}
 	}
+}
+
+// FuzzDecodeTyped: DecodeTyped agrees with Decode followed by DecodeData.
+func FuzzDecodeTyped(f *testing.F) {
+	m := message()
+	m.Context.Result = m.Data
+	b, _ := serializer.JSON.Encode(m)
+	f.Add(b)
+	for _, s := range []string{
+		`{"event":"created","path":"todos","data":{"id":"x"},"context":null}`,
+		`{"data":{"id":1},"event":"created","path":"todos"}`,
+		`{"event":"created","path":"todos","data":null}`,
+		`{"event":"created","path":"other","data":[1,2]}`,
+		`{"event":"created","path":"todos","data":{"id":1,"title":"t"} ,"context":{"method":"create"}}`,
+		`{"event":"created","path":"todos","data":{"id":1},"data":{"id":2}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	td := serializer.JSON.(serializer.TypedDecoder)
+	todoType := reflect.TypeFor[todo]()
+	typeOf := func(path, _ string) (reflect.Type, bool) {
+		switch path {
+		case "todos":
+			return todoType, true
+		case "any":
+			return nil, true
+		}
+		return nil, false
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want, got serializer.Envelope
+		wantErr := serializer.JSON.Decode(b, &want)
+		data, decoded, err := td.DecodeTyped(b, &got, typeOf)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("%q: DecodeTyped error %v, Decode error %v", b, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		if got.Event != want.Event || got.Path != want.Path || got.Origin != want.Origin || got.Seq != want.Seq ||
+			!reflect.DeepEqual(got.Context, want.Context) {
+			t.Fatalf("%q: envelope %+v, Decode gave %+v", b, got, want)
+		}
+		if !decoded { // the caller decodes Data: it must be Decode's
+			if !bytes.Equal(got.Data, want.Data) {
+				t.Fatalf("%q: data left as %q, Decode gave %q", b, got.Data, want.Data)
+			}
+			return
+		}
+		typ, ok := typeOf(want.Path, want.Event)
+		if !ok {
+			t.Fatalf("%q: decoded data of an unknown type", b)
+		}
+		var wantData any
+		if typ == nil {
+			if want.Data != nil {
+				_ = serializer.JSON.DecodeData(want.Data, &wantData)
+			}
+		} else {
+			v := reflect.New(typ)
+			if want.Data != nil {
+				if err := serializer.JSON.DecodeData(want.Data, v.Interface()); err != nil {
+					t.Fatalf("%q: decoded, but DecodeData fails: %v", b, err)
+				}
+			}
+			wantData = v.Elem().Interface()
+		}
+		if !reflect.DeepEqual(data, wantData) {
+			t.Fatalf("%q: data %#v, DecodeData gave %#v", b, data, wantData)
+		}
+	})
 }
