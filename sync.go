@@ -77,7 +77,9 @@ type Options struct {
 	ExportContext func(hc *HookContext) *serializer.Context
 	// PublishFilter, if set, publishes only events for which it returns true.
 	PublishFilter func(path, event string) bool
-	// AcceptFilter, if set, dispatches only received events for which it returns true.
+	// AcceptFilter, if set, dispatches only received events for which it
+	// returns true. It may be called more than once per message, and from
+	// several goroutines at once (see Emitter.DataType).
 	AcceptFilter func(path, event string) bool
 	// OutboxSize bounds the events waiting to be published; default 10,000.
 	OutboxSize int
