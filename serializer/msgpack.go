@@ -3,6 +3,7 @@ package serializer
 import (
 	"bytes"
 	"fmt"
+	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -20,18 +21,29 @@ type msgpackSerializer struct{}
 
 func (msgpackSerializer) Name() string { return "msgpack" }
 
+// Encode writes into a pooled buffer and copies the message out at its size:
+// growing a new buffer per message cost a tenth of the encoding time.
 func (msgpackSerializer) Encode(m *Message) ([]byte, error) {
-	var buf bytes.Buffer
+	buf := msgpackBuffers.Get().(*bytes.Buffer)
+	defer msgpackBuffers.Put(buf)
+	buf.Reset()
 	enc := msgpack.GetEncoder()
 	defer msgpack.PutEncoder(enc)
-	enc.Reset(&buf)
+	enc.Reset(buf)
 	enc.SetCustomStructTag("json")
 	enc.UseCompactInts(true)
-	if err := enc.Encode(m); err != nil {
+	err := enc.Encode(m)
+	out := bytes.Clone(buf.Bytes())
+	if buf.Cap() > maxScratch {
+		*buf = bytes.Buffer{} // let a rare large message's memory go
+	}
+	if err != nil {
 		return nil, fmt.Errorf("serializer: msgpack encode %s %s: %w", m.Path, m.Event, err)
 	}
-	return buf.Bytes(), nil
+	return out, nil
 }
+
+var msgpackBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // msgpackEnvelope and msgpackContext read what Encode writes; the context's
 // result is skipped (the event data stands for it).
