@@ -19,7 +19,8 @@ import (
 
 func init() { eventsync.Register("mem", openURL) }
 
-// QueueSize is how many messages each subscriber buffers before Publish waits.
+// QueueSize is how many messages each subscriber queues, besides the batch it
+// is delivering, before Publish waits.
 const QueueSize = 8192
 
 // Bus is an in-process broker. The zero value is ready to use.
