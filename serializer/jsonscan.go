@@ -11,9 +11,9 @@ import (
 )
 
 // A small JSON scanner for the envelope: one pass finds the top-level members
-// and leaves "data" as a byte span, so that only the data is decoded by
-// encoding/json, straight into the record type. encoding/json alone would
-// scan every message three times (validate, decode, skip into RawMessage).
+// and hands each value to its reader (DecodeTyped decodes "data" where it
+// lies, Decode leaves it as a byte span). encoding/json alone would scan
+// every message three times (validate, decode, skip into RawMessage).
 
 var errJSONSyntax = errors.New("invalid JSON")
 
@@ -164,7 +164,7 @@ func skipLiteral(b []byte, i int, lit string) (int, error) {
 
 // skipString returns the offset just past the string starting at b[i] == '"'.
 // It jumps from quote to quote with bytes.IndexByte; control characters are
-// left for encoding/json, which decodes every value that is used.
+// left to the decoders of the values that are used.
 func skipString(b []byte, i int) (int, error) {
 	for j := i + 1; j < len(b); {
 		q := bytes.IndexByte(b[j:], '"')
