@@ -59,6 +59,9 @@ func buildEncodePlan(t reflect.Type, building map[reflect.Type]*encodePlan) *enc
 		p.kind = pkTime
 		return p
 	}
+	if t == numberType {
+		return p // json.Number is written as a number, not a string
+	}
 	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && implementsMarshaler(t) {
 		return p
 	}

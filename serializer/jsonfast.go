@@ -107,6 +107,7 @@ var decodePlans planCache[decodePlan]
 
 var (
 	timeType            = reflect.TypeFor[time.Time]()
+	numberType          = reflect.TypeFor[json.Number]()
 	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
@@ -122,6 +123,9 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*decodePlan) *decodePla
 	if t == timeType {
 		p.kind = pkTime
 		return p
+	}
+	if t == numberType {
+		return p // json.Number: encoding/json checks and keeps number syntax
 	}
 	if t.Kind() != reflect.Pointer && (t.Implements(unmarshalerType) || t.Implements(textUnmarshalerType) ||
 		reflect.PointerTo(t).Implements(unmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType)) {

@@ -48,6 +48,13 @@ type fastRecord struct {
 	unexport int
 }
 
+// fastNumber holds a json.Number, which encoding/json treats apart: the
+// fast paths must leave it alone.
+type fastNumber struct {
+	Number json.Number `json:"number"`
+	ID     int         `json:"id"`
+}
+
 // checkFast is the fast path's contract: when it accepts an input, the
 // value is what encoding/json produces from it.
 func checkFast[T any](t *testing.T, data []byte) (fast bool) {
@@ -110,6 +117,9 @@ var fastSeeds = []string{
 	`{"title":"bad utf8 \xff"}`,
 	`{"bytes":"not base64!"}`,
 	`{"bytes":[1,2]}`,
+	`{"number":12.5e3}`,
+	`{"number":"12"}`,
+	`{"number":"twelve"}`,
 }
 
 func FuzzFastDecode(f *testing.F) {
@@ -123,6 +133,7 @@ func FuzzFastDecode(f *testing.F) {
 		checkFast[map[string]any](t, data)
 		checkFast[[]int](t, data)
 		checkFast[map[fastKey]fastInner](t, data)
+		checkFast[fastNumber](t, data)
 	})
 }
 
@@ -170,6 +181,7 @@ func FuzzFastEncode(f *testing.F) {
 		checkEncode[fastRecord](t, data)
 		checkEncode[any](t, data)
 		checkEncode[map[fastKey]fastInner](t, data)
+		checkEncode[fastNumber](t, data)
 	})
 }
 
