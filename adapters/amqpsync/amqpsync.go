@@ -38,6 +38,7 @@ import (
 
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/internal/backoff"
+	"github.com/eventsync/eventsync/internal/loop"
 )
 
 func init() {
@@ -74,9 +75,7 @@ type Adapter struct {
 	closed   bool
 	consCh   *amqp.Channel
 	deliver  func([]byte)
-	stop     context.CancelFunc // ends the supervisor
-	stopped  context.Context
-	done     chan struct{} // closed when the supervisor has ended
+	super    *loop.Loop    // the supervisor, once subscribed
 	consumer chan struct{} // closed when the current consumer goroutine has ended
 
 	connected  atomic.Bool
@@ -280,20 +279,18 @@ func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 		return fmt.Errorf("amqpsync: subscribe: %w", err)
 	}
 	a.connected.Store(true)
-	a.stopped, a.stop = context.WithCancel(context.Background())
-	a.done = make(chan struct{})
-	go a.supervise(closed, a.conn, a.conn.NotifyClose(make(chan *amqp.Error, 1)))
+	conn, connClosed := a.conn, a.conn.NotifyClose(make(chan *amqp.Error, 1))
+	a.super = loop.Go(func(ctx context.Context) { a.supervise(ctx, closed, conn, connClosed) })
 	return nil
 }
 
 // supervise waits for the consumer's channel or the connection to close,
 // then rebuilds everything with backoff until it works or Close is called.
-func (a *Adapter) supervise(chClosed chan *amqp.Error, watched *amqp.Connection, connClosed chan *amqp.Error) {
-	defer close(a.done)
+func (a *Adapter) supervise(ctx context.Context, chClosed chan *amqp.Error, watched *amqp.Connection, connClosed chan *amqp.Error) {
 	for {
 		var reason *amqp.Error
 		select {
-		case <-a.stopped.Done():
+		case <-ctx.Done():
 			return
 		case reason = <-chClosed:
 		case reason = <-connClosed:
@@ -302,7 +299,7 @@ func (a *Adapter) supervise(chClosed chan *amqp.Error, watched *amqp.Connection,
 		a.log.Load().Warn("amqpsync: connection or channel closed, reconnecting", "key", a.key, "reason", reason)
 		var bo backoff.Backoff
 		for {
-			if backoff.Sleep(a.stopped, bo.Next()) != nil {
+			if backoff.Sleep(ctx, bo.Next()) != nil {
 				return
 			}
 			var err error
@@ -381,12 +378,9 @@ func (a *Adapter) Close(ctx context.Context) error {
 		return nil
 	}
 	a.closed = true
-	stop, done := a.stop, a.done
+	super := a.super
 	a.mu.Unlock()
-	if stop != nil {
-		stop()
-		<-done
-	}
+	super.Stop()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var errs []error

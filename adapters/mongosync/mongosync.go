@@ -42,6 +42,7 @@ import (
 
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/internal/backoff"
+	"github.com/eventsync/eventsync/internal/loop"
 	"github.com/eventsync/eventsync/internal/window"
 )
 
@@ -67,8 +68,7 @@ type Adapter struct {
 	mu      sync.Mutex
 	closed  bool
 	ensured bool
-	stop    context.CancelFunc
-	done    chan struct{}
+	tail    *loop.Loop // the tailer, once subscribed
 
 	connected  atomic.Bool
 	reconnects atomic.Uint64
@@ -168,7 +168,7 @@ func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 	if a.closed {
 		return fmt.Errorf("mongosync: subscribe: %w", eventsync.ErrClosed)
 	}
-	if a.stop != nil {
+	if a.tail != nil {
 		return errors.New("mongosync: subscribe: already subscribed")
 	}
 	if err := a.ensureCollection(ctx); err != nil {
@@ -188,9 +188,7 @@ func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 		return fmt.Errorf("mongosync: subscribe: %w", err)
 	}
 	a.connected.Store(true)
-	loopCtx, stop := context.WithCancel(context.Background())
-	a.stop, a.done = stop, make(chan struct{})
-	go t.run(loopCtx, cur)
+	a.tail = loop.Go(func(ctx context.Context) { t.run(ctx, cur) })
 	return nil
 }
 
@@ -216,7 +214,6 @@ func (t *tailer) open(ctx context.Context) (*mongo.Cursor, error) {
 
 // run reads until stopped, reopening a dead cursor with backoff.
 func (t *tailer) run(ctx context.Context, cur *mongo.Cursor) {
-	defer close(t.a.done)
 	var bo backoff.Backoff
 	for {
 		err := t.read(ctx, cur)
@@ -339,12 +336,9 @@ func (a *Adapter) Close(ctx context.Context) error {
 		return nil
 	}
 	a.closed = true
-	stop, done := a.stop, a.done
+	tail := a.tail
 	a.mu.Unlock()
-	if stop != nil {
-		stop()
-		<-done
-	}
+	tail.Stop()
 	a.connected.Store(false)
 	if a.ownsClient {
 		if err := a.client.Disconnect(ctx); err != nil {

@@ -35,6 +35,7 @@ import (
 
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/internal/backoff"
+	"github.com/eventsync/eventsync/internal/loop"
 )
 
 func init() {
@@ -53,8 +54,7 @@ type Adapter struct {
 	mu     sync.Mutex
 	closed bool
 	ps     *redis.PubSub
-	stop   context.CancelFunc
-	done   chan struct{}
+	reader *loop.Loop // reads ps, once subscribed
 
 	connected  atomic.Bool
 	reconnects atomic.Uint64
@@ -147,14 +147,12 @@ func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 		return fmt.Errorf("redissync: subscribe %q: %w", a.key, err)
 	}
 	a.connected.Store(true)
-	loopCtx, stop := context.WithCancel(context.Background())
-	a.ps, a.stop, a.done = ps, stop, make(chan struct{})
-	go a.read(loopCtx, ps, deliver)
+	a.ps = ps
+	a.reader = loop.Go(func(ctx context.Context) { a.read(ctx, ps, deliver) })
 	return nil
 }
 
 func (a *Adapter) read(ctx context.Context, ps *redis.PubSub, deliver func([]byte)) {
-	defer close(a.done)
 	var bo backoff.Backoff
 	for {
 		msg, err := ps.Receive(ctx)
@@ -231,15 +229,15 @@ func (a *Adapter) Close(context.Context) error {
 		return nil
 	}
 	a.closed = true
-	ps, stop, done := a.ps, a.stop, a.done
+	ps, reader := a.ps, a.reader
 	a.mu.Unlock()
 	var errs []error
 	if ps != nil {
-		stop()
+		reader.Cancel()
 		if err := ps.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("redissync: close subscription: %w", err))
 		}
-		<-done
+		reader.Wait()
 	}
 	a.connected.Store(false)
 	if a.ownsConn {
