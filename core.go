@@ -274,11 +274,11 @@ func (s *Sync) dataType(path, event string) (reflect.Type, bool) {
 // serializer can tell without decoding it (signed messages cannot be told
 // apart this way: they are verified first, in decode).
 func (s *Sync) isEcho(msg []byte) bool {
-	if or, ok := s.opts.Serializer.(serializer.OriginReader); ok && !s.opts.RoundTrip {
-		origin, ok := or.OriginOf(msg)
-		return ok && string(origin) == s.opts.ReplicaID
+	if s.origins == nil {
+		return false
 	}
-	return false
+	origin, ok := s.origins.OriginOf(msg)
+	return ok && string(origin) == s.opts.ReplicaID
 }
 
 // incoming is a received message after decode, waiting for commit.

@@ -182,6 +182,9 @@ type Sync struct {
 	// typeOf is s.dataType, bound once (a method value per call allocates).
 	typed  serializer.TypedDecoder
 	typeOf func(path, event string) (reflect.Type, bool)
+	// origins reads a message's origin for dropping echoes on arrival; nil
+	// with RoundTrip (echoes are wanted) or a serializer that cannot.
+	origins serializer.OriginReader
 }
 
 // Configure hooks a Sync onto em (usually an *App): every service event whose
@@ -240,6 +243,9 @@ func Configure(em Emitter, opts Options) (*Sync, error) {
 	s.decodeWorkers.Store(int32(decodeWorkers()))
 	if td, ok := opts.Serializer.(serializer.TypedDecoder); ok {
 		s.typed, s.typeOf = td, s.dataType
+	}
+	if or, ok := opts.Serializer.(serializer.OriginReader); ok && !opts.RoundTrip {
+		s.origins = or
 	}
 	s.adapter = opts.Adapter
 	if s.adapter == nil {
