@@ -31,22 +31,21 @@ func (jsonSerializer) Name() string { return "json" }
 // result; the result of a service event is the event data, so it is encoded
 // once and written twice.
 func (jsonSerializer) Encode(m *Message) ([]byte, error) {
-	// The data goes to a pooled scratch buffer first, so that the message is
-	// allocated once at its size.
+	// The message is written to a pooled scratch buffer, then copied once
+	// into memory of its own (see ownedCopy).
 	scratch := scratchBuffers.Get().(*[]byte)
 	defer scratchBuffers.Put(scratch)
-	data, err := appendJSON((*scratch)[:0], m.Data)
-	if cap(data) <= maxScratch {
-		*scratch = data
+	buf, err := appendMessage((*scratch)[:0], m)
+	if cap(buf) <= maxScratch {
+		*scratch = buf
 	}
 	if err != nil {
-		return nil, fmt.Errorf("serializer: json encode %s %s: %w", m.Path, m.Event, err)
+		return nil, err
 	}
-	size := 96 + len(data) + len(m.Origin) + len(m.Event) + len(m.Path)
-	if m.Context != nil {
-		size += len(data) + 96
-	}
-	buf := make([]byte, 0, size)
+	return ownedCopy(buf), nil
+}
+
+func appendMessage(buf []byte, m *Message) ([]byte, error) {
 	buf = append(buf, '{')
 	if m.Origin != "" {
 		buf = append(buf, `"origin":`...)
@@ -63,11 +62,15 @@ func (jsonSerializer) Encode(m *Message) ([]byte, error) {
 	buf = append(buf, `,"path":`...)
 	buf = appendJSONString(buf, m.Path)
 	buf = append(buf, `,"data":`...)
-	buf = append(buf, data...)
+	dataStart := len(buf)
+	buf, err := appendJSON(buf, m.Data)
+	if err != nil {
+		return buf, fmt.Errorf("serializer: json encode %s %s: %w", m.Path, m.Event, err)
+	}
+	dataEnd := len(buf)
 	buf = append(buf, `,"context":`...)
 	if m.Context == nil {
-		buf = append(buf, "null}"...)
-		return buf, nil
+		return append(buf, "null}"...), nil
 	}
 	c := m.Context
 	buf = append(buf, '{')
@@ -96,15 +99,15 @@ func (jsonSerializer) Encode(m *Message) ([]byte, error) {
 		}
 		field(f.name)
 		if f.name == "result" && sameValue(c.Result, m.Data) {
-			buf = append(buf, data...)
+			// Before the end of buf, so never overwritten by this append.
+			buf = append(buf, buf[dataStart:dataEnd]...)
 			continue
 		}
 		if buf, err = appendJSON(buf, f.val); err != nil {
-			return nil, fmt.Errorf("serializer: json encode %s %s context %s: %w", m.Path, m.Event, f.name, err)
+			return buf, fmt.Errorf("serializer: json encode %s %s context %s: %w", m.Path, m.Event, f.name, err)
 		}
 	}
-	buf = append(buf, "}}"...)
-	return buf, nil
+	return append(buf, "}}"...), nil
 }
 
 // appendJSON appends json.Marshal(v) to buf, through the fast path where it
@@ -191,20 +194,21 @@ func decodeDataAt(b []byte, start int, t reflect.Type) (any, int, error) {
 	if t == nil {
 		t = anyType
 	}
-	v := reflect.New(t).Elem()
+	p := reflect.New(t)
+	plan := planFor(t)
 	d := fastDecoder{b: b, i: start}
-	if d.value(planFor(t), v) {
-		return v.Interface(), d.i, nil
+	if d.value(plan, p.Elem()) {
+		return box(p, plan.typeWord), d.i, nil
 	}
 	end, err := skipValue(b, start, 0)
 	if err != nil {
 		return nil, 0, err
 	}
-	v.SetZero()
-	if err := json.Unmarshal(b[start:end], v.Addr().Interface()); err != nil {
+	p.Elem().SetZero()
+	if err := json.Unmarshal(b[start:end], p.Interface()); err != nil {
 		return nil, 0, fmt.Errorf("data: %w", err)
 	}
-	return v.Interface(), end, nil
+	return box(p, plan.typeWord), end, nil
 }
 
 var anyType = reflect.TypeFor[any]()

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // A fast path for decoding event data into its Go type.
@@ -54,6 +55,7 @@ type decodePlan struct {
 	// foldable: every field name is ASCII, so a key that matches none exactly
 	// can be matched case-insensitively the way encoding/json does.
 	foldable bool
+	typeWord unsafe.Pointer // for box
 }
 
 type fieldPlan struct {
@@ -118,7 +120,7 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*decodePlan) *decodePla
 	if p, ok := decodePlans.known(t, building); ok {
 		return p
 	}
-	p := &decodePlan{typ: t}
+	p := &decodePlan{typ: t, typeWord: ifaceTypeWord(t)}
 	building[t] = p
 	if t == timeType {
 		p.kind = pkTime
