@@ -618,10 +618,7 @@ func (d *fastDecoder) stringBytes() ([]byte, bool) {
 	start := d.i + 1
 	ascii := true
 	for j := start; j < len(d.b); j++ {
-		for j < len(d.b) && plainJSON[d.b[j]] {
-			j++
-		}
-		if j == len(d.b) {
+		if j = plainRun(d.b, j); j == len(d.b) {
 			break
 		}
 		switch c := d.b[j]; {

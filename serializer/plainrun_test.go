@@ -1,0 +1,36 @@
+package serializer
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestPlainRunMatchesTable: eight bytes at a time finds the same first
+// non-plain byte as the table, for every byte value at every offset.
+func TestPlainRunMatchesTable(t *testing.T) {
+	slow := func(s []byte, i int) int {
+		for i < len(s) && plainJSON[s[i]] {
+			i++
+		}
+		return i
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	buf := make([]byte, 40)
+	for c := range 256 {
+		for at := range len(buf) {
+			for j := range buf {
+				buf[j] = byte(0x20 + r.IntN(0x5f)) // printable ASCII, may include specials
+			}
+			buf[at] = byte(c)
+			for start := range 9 {
+				want := slow(buf, start)
+				if got := plainRun(buf, start); got != want {
+					t.Fatalf("byte %#x at %d, from %d in %q: got %d, want %d", c, at, start, buf, got, want)
+				}
+				if got := plainRun(string(buf), start); got != want {
+					t.Fatalf("string: byte %#x at %d from %d: got %d, want %d", c, at, start, got, want)
+				}
+			}
+		}
+	}
+}
