@@ -60,9 +60,9 @@ func TestTakeLimits(t *testing.T) {
 	}
 }
 
-// The ring grows with the backlog up to the capacity, keeps FIFO order
-// across growth and wrap-around, and shrinks once drained.
-func TestGrowAndShrink(t *testing.T) {
+// FIFO order holds across segments, the capacity bounds the queue, and a
+// drained queue holds at most two segments (the one in use and a spare).
+func TestSegments(t *testing.T) {
 	q := New(3000, false)
 	var want []string
 	for i := range 3005 { // 5 are taken on the way: 3,000 queued at the end
@@ -71,13 +71,13 @@ func TestGrowAndShrink(t *testing.T) {
 		if q.Push([]byte(m)) {
 			t.Fatalf("dropped at %d", i)
 		}
-		if i == 10 { // wrap the ring once before it grows
+		if i == 10 {
 			take(q, 5, 1<<20)
 			want = want[5:]
 		}
 	}
-	if len(q.ring) != 3000 {
-		t.Fatalf("ring is %d long", len(q.ring))
+	if segs := segments(q); segs != 3 {
+		t.Fatalf("3,000 messages from offset 5 in %d segments", segs)
 	}
 	if !q.Push([]byte("x")) {
 		t.Fatal("no drop past the capacity")
@@ -86,7 +86,21 @@ func TestGrowAndShrink(t *testing.T) {
 	if got := take(q, 5000, 1<<30); !reflect.DeepEqual(got, want) {
 		t.Fatalf("order lost: %v...", got[:10])
 	}
-	if len(q.ring) != keepRing {
-		t.Fatalf("ring not shrunk: %d", len(q.ring))
+	if segs := segments(q); segs != 1 || q.spare == nil {
+		t.Fatalf("drained: %d segments in use, spare %v", segs, q.spare != nil)
 	}
+	for i := range segmentSize + 1 { // refills the segment in hand, then the spare
+		q.Push([]byte(fmt.Sprint(i)))
+	}
+	if segs := segments(q); segs != 2 || q.spare != nil {
+		t.Fatalf("refilled: %d segments, spare %v", segs, q.spare != nil)
+	}
+}
+
+func segments(q *Queue) int {
+	n := 0
+	for s := q.head; s != nil; s = s.next {
+		n++
+	}
+	return n
 }
