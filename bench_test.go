@@ -3,10 +3,10 @@ package eventsync_test
 import (
 	"context"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/internal/synctest"
 )
 
 // benchRecord is a typical record of about 256 bytes once encoded.
@@ -23,11 +23,11 @@ func BenchmarkEndToEnd(b *testing.B) {
 			appB, svcB := newAppB(b)
 			sa := configureB(b, appA, bus)
 			sb := configureB(b, appB, bus)
-			var n atomic.Int64
+			w := synctest.NewWindow(synctest.BenchWindow)
 			done := make(chan struct{})
-			target := int64(b.N)
+			target := uint64(b.N)
 			svcB.On("created", func(e eventsync.Event) {
-				if _, ok := e.Data.(Todo); ok && n.Add(1) == target {
+				if _, ok := e.Data.(Todo); ok && w.Arrived() == target {
 					close(done)
 				}
 			})
@@ -35,7 +35,10 @@ func BenchmarkEndToEnd(b *testing.B) {
 			rec := benchRecord()
 			b.ReportAllocs()
 			b.ResetTimer()
-			for range b.N {
+			for i := range b.N {
+				if i%256 == 0 {
+					w.Admit(min(256, b.N-i))
+				}
 				var err error
 				if mode == "Emit" {
 					err = svcA.Emit(ctx, "created", rec)

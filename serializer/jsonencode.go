@@ -293,8 +293,9 @@ var plainJSON = func() (t [256]bool) {
 // not plainJSON, or len(s). It tests eight bytes at a time (string contents
 // are most of what is scanned, and a table lookup a byte was a tenth of the
 // core path): m gets the top bit of each byte that is below 0x20, from 0x80
-// up, or equal to one of the five, where (v-ones)&^v has the top bit of
-// each zero byte of v. Only m's lowest set bit is exact (a match may set
+// up, or one of the five, where (v-ones)&^v has the top bit of each zero byte
+// of v; masking one bit finds two of them at once (" and & differ in 0x04
+// only, < and > in 0x02). Only m's lowest set bit is exact (a match may set
 // bits above it by borrowing), and it is the only one used.
 func plainRun[T string | []byte](s T, i int) int {
 	const ones, tops = 0x0101010101010101, 0x8080808080808080
@@ -302,8 +303,10 @@ func plainRun[T string | []byte](s T, i int) int {
 		w := s[i : i+8]
 		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
 			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		q, b, lt, gt, amp := x^'"'*ones, x^'\\'*ones, x^'<'*ones, x^'>'*ones, x^'&'*ones
-		m := x | (x-0x20*ones)&^x | (q-ones)&^q | (b-ones)&^b | (lt-ones)&^lt | (gt-ones)&^gt | (amp-ones)&^amp
+		quoteAmp := (x ^ '"'*ones) &^ (0x04 * ones)
+		angles := (x ^ '<'*ones) &^ (0x02 * ones)
+		backslash := x ^ '\\'*ones
+		m := x | (x-0x20*ones)&^x | (quoteAmp-ones)&^quoteAmp | (angles-ones)&^angles | (backslash-ones)&^backslash
 		if m &= tops; m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}

@@ -172,11 +172,11 @@ func BenchEndToEnd(b *testing.B, opts eventsync.Options, emitters int) {
 	opts.InboxSize = max(opts.InboxSize, b.N)   // likewise: no drops at the receiver
 	pub := NewReplica(b, opts)
 	sub := NewReplica(b, opts)
-	w := newWindow(benchWindow)
+	w := NewWindow(BenchWindow)
 	done := make(chan struct{})
 	target := uint64(b.N)
 	sub.Svc.On("created", func(eventsync.Event) {
-		if w.arrived() == target {
+		if w.Arrived() == target {
 			close(done)
 		}
 	})
@@ -188,7 +188,7 @@ func BenchEndToEnd(b *testing.B, opts eventsync.Options, emitters int) {
 	Spread(b.N, emitters, func(n int) {
 		for n > 0 {
 			k := min(n, 256)
-			w.admit(k)
+			w.Admit(k)
 			for range k {
 				_ = pub.Svc.Emit(ctx, "created", rec)
 			}
@@ -198,40 +198,42 @@ func BenchEndToEnd(b *testing.B, opts eventsync.Options, emitters int) {
 	select {
 	case <-done:
 	case <-time.After(60 * time.Second):
-		b.Fatalf("lost events: %d of %d arrived; pub %+v; sub %+v", w.got.Load(), b.N, pub.Sync.Stats(), sub.Sync.Stats())
+		b.Fatalf("lost events: %d of %d arrived; pub %+v; sub %+v", w.Got(), b.N, pub.Sync.Stats(), sub.Sync.Stats())
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
 }
 
-// benchWindow is how many events BenchEndToEnd lets be in flight (emitted
-// and not yet received). Without a bound the emitters, which never block,
-// run ahead of the broker and the benchmark measures a heap growing by
-// hundreds of megabytes (fresh pages, span set-up, long GC marks) rather
+// BenchWindow is how many events the end-to-end benchmarks let be in flight
+// (emitted and not yet received). Without a bound the emitters, which never
+// block, run ahead of the broker and the benchmark measures a heap growing
+// by hundreds of megabytes (fresh pages, span set-up, long GC marks) rather
 // than the pipeline; the bare clients' publishers are held back the same
 // way by their synchronous flushes.
-const benchWindow = 50_000
+const BenchWindow = 50_000
 
-// window holds emitters back while more than limit events are in flight.
-type window struct {
+// Window holds emitters back while more than a limit of events are in
+// flight.
+type Window struct {
 	limit     uint64
 	sent, got atomic.Uint64
 	mu        sync.Mutex
 	moved     *sync.Cond // broadcast every 1,024 arrivals, under mu
 }
 
-func newWindow(limit uint64) *window {
-	w := &window{limit: max(limit, 2048)}
+// NewWindow returns a window of limit events (at least 2,048).
+func NewWindow(limit uint64) *Window {
+	w := &Window{limit: max(limit, 2048)}
 	w.moved = sync.NewCond(&w.mu)
 	return w
 }
 
-// admit waits until no more than limit events are in flight, then counts k
-// more as sent. Room comes: a waiter sees more than limit (at least 2,048)
-// events on their way, every arrival is counted, and every 1,024th wakes the
-// waiters.
-func (w *window) admit(k int) {
+// Admit waits until no more than the limit are in flight, then counts k
+// more as sent. Room comes: a waiter sees more than the limit (at least
+// 2,048) on their way, every arrival is counted, and every 1,024th wakes
+// the waiters.
+func (w *Window) Admit(k int) {
 	if w.sent.Load()-w.got.Load() > w.limit {
 		w.mu.Lock()
 		for w.sent.Load()-w.got.Load() > w.limit {
@@ -242,8 +244,8 @@ func (w *window) admit(k int) {
 	w.sent.Add(uint64(k))
 }
 
-// arrived counts one arrival and returns the count.
-func (w *window) arrived() uint64 {
+// Arrived counts one arrival and returns the count.
+func (w *Window) Arrived() uint64 {
 	n := w.got.Add(1)
 	if n%1024 == 0 {
 		w.mu.Lock()
@@ -252,6 +254,9 @@ func (w *window) arrived() uint64 {
 	}
 	return n
 }
+
+// Got returns the arrivals counted.
+func (w *Window) Got() uint64 { return w.got.Load() }
 
 // Spread runs fn on p goroutines, giving each its share of n, and waits.
 func Spread(n, p int, fn func(share int)) {
