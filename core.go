@@ -52,14 +52,14 @@ func (s *Sync) syncOut(ev *Event) (deferred bool) {
 		ev.Sync = false
 		return false
 	}
-	s.intake.RLock()
-	defer s.intake.RUnlock()
-	if s.closing {
+	s.stats.emitted.Add(1) // first, so that Emitted is never behind Published
+	dropped, closed := s.outbox.Push(msg)
+	if closed {
+		s.stats.emitted.Add(^uint64(0))
 		ev.Sync = false
 		return false
 	}
-	s.stats.emitted.Add(1)
-	if s.outbox.Push(msg) {
+	if dropped {
 		s.stats.dropped.Add(1)
 		s.logLimited(kindDropped, "eventsync: outbox full, event dropped", "policy", s.opts.Overflow, "size", s.opts.OutboxSize)
 		if s.opts.Overflow == DropNewest {
@@ -189,7 +189,7 @@ func (s *Sync) deliver(msg []byte) {
 		s.stats.echoes.Add(1)
 		return
 	}
-	if s.inbox.Push(msg) {
+	if dropped, _ := s.inbox.Push(msg); dropped {
 		s.stats.inboxDropped.Add(1)
 		s.logLimited(kindInbox, "eventsync: inbox full, received message dropped", "size", s.opts.InboxSize)
 	}

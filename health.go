@@ -13,19 +13,13 @@ func (s *Sync) Health() http.Handler {
 		st := s.Stats()
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		if !st.Connected || s.isClosed() {
+		if !st.Connected || s.closing.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 		json.NewEncoder(w).Encode(struct {
 			Live bool   `json:"live"`
 			Type string `json:"type"`
 			Stats
-		}{st.Connected && !s.isClosed(), s.typ, st})
+		}{st.Connected && !s.closing.Load(), s.typ, st})
 	})
-}
-
-func (s *Sync) isClosed() bool {
-	s.intake.RLock()
-	defer s.intake.RUnlock()
-	return s.closing
 }

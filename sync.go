@@ -149,10 +149,7 @@ type Sync struct {
 	subErr error // last failed Subscribe, until one succeeds
 	pubErr error // last failed Publish, until one succeeds
 
-	// intake guards closing against syncOut: once Close holds it, no event
-	// enters the outbox, so the publisher's final drain sees everything.
-	intake          sync.RWMutex
-	closing         bool
+	closing         atomic.Bool // set by Close, which then closes the outbox
 	removeIntercept func()
 
 	outbox       *outbox.Queue
@@ -306,9 +303,8 @@ func (s *Sync) Close(ctx context.Context) error {
 }
 
 func (s *Sync) close(ctx context.Context) error {
-	s.intake.Lock()
-	s.closing = true
-	s.intake.Unlock()
+	s.closing.Store(true)
+	s.outbox.Close() // no event enters it now, so the publisher's final drain sees everything
 	s.removeIntercept()
 
 	var errs []error

@@ -29,6 +29,7 @@ type Queue struct {
 	n          int
 	capacity   int
 	dropNewest bool
+	closed     bool
 	wake       chan struct{} // one slot: "something was pushed"
 }
 
@@ -40,15 +41,21 @@ func New(capacity int, dropNewest bool) *Queue {
 		dropNewest: dropNewest, wake: make(chan struct{}, 1)}
 }
 
-// Push appends msg and reports whether a message was dropped to make room.
-func (q *Queue) Push(msg []byte) (dropped bool) {
+// Push appends msg and reports whether a message was dropped to make room
+// (the oldest, or msg itself with dropNewest), or whether msg was refused
+// because the queue is closed.
+func (q *Queue) Push(msg []byte) (dropped, closed bool) {
 	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return false, true
+	}
 	if q.n == q.capacity {
-		dropped = true
 		if q.dropNewest {
 			q.mu.Unlock()
-			return true
+			return true, false
 		}
+		dropped = true
 		q.pop()
 	}
 	if q.in == segmentSize {
@@ -67,7 +74,16 @@ func (q *Queue) Push(msg []byte) (dropped bool) {
 	case q.wake <- struct{}{}:
 	default:
 	}
-	return dropped
+	return dropped, false
+}
+
+// Close makes every later Push refuse its message; what is queued stays to
+// be taken. Producers need no lock of their own to know whether the
+// consumer's final Take will see their message: it will if Push took it.
+func (q *Queue) Close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
 }
 
 // pop removes and returns the oldest message. The caller holds q.mu and

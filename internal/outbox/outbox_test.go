@@ -17,7 +17,7 @@ func take(q *Queue, max, maxBytes int) []string {
 func TestDropOldest(t *testing.T) {
 	q := New(3, false)
 	for i, m := range []string{"a", "b", "c", "d", "e"} {
-		if dropped := q.Push([]byte(m)); dropped != (i >= 3) {
+		if dropped, _ := q.Push([]byte(m)); dropped != (i >= 3) {
 			t.Fatalf("push %s: dropped=%v", m, dropped)
 		}
 	}
@@ -68,7 +68,7 @@ func TestSegments(t *testing.T) {
 	for i := range 3005 { // 5 are taken on the way: 3,000 queued at the end
 		m := fmt.Sprint(i)
 		want = append(want, m)
-		if q.Push([]byte(m)) {
+		if dropped, _ := q.Push([]byte(m)); dropped {
 			t.Fatalf("dropped at %d", i)
 		}
 		if i == 10 {
@@ -79,7 +79,7 @@ func TestSegments(t *testing.T) {
 	if segs := segments(q); segs != 3 {
 		t.Fatalf("3,000 messages from offset 5 in %d segments", segs)
 	}
-	if !q.Push([]byte("x")) {
+	if dropped, _ := q.Push([]byte("x")); !dropped {
 		t.Fatal("no drop past the capacity")
 	}
 	want = append(want[1:], "x")
@@ -103,4 +103,16 @@ func segments(q *Queue) int {
 		n++
 	}
 	return n
+}
+
+func TestClosedRefuses(t *testing.T) {
+	q := New(10, false)
+	q.Push([]byte("a"))
+	q.Close()
+	if dropped, closed := q.Push([]byte("b")); dropped || !closed {
+		t.Fatalf("push after Close: dropped %v, closed %v", dropped, closed)
+	}
+	if got := take(q, 10, 100); !reflect.DeepEqual(got, []string{"a"}) {
+		t.Fatalf("what was queued before Close is still taken: got %v", got)
+	}
 }
