@@ -154,10 +154,21 @@ func (a *App) emit(s *Service, ev Event) {
 	intercept, log := st.interceptor, st.logger
 	if intercept == nil {
 		ev.Sync = false // no Sync configured (or closed): nothing publishes it
-	} else if intercept(&ev) {
-		return
+	} else {
+		// The interceptor gets a pooled copy: &ev passed to a func value
+		// would move every event to the heap.
+		p := interceptedEvents.Get().(*Event)
+		*p = ev
+		deferred := intercept(p)
+		ev, *p = *p, Event{}
+		interceptedEvents.Put(p)
+		if deferred {
+			return
+		}
 	}
 	s.events.emit(log, ev)
 }
+
+var interceptedEvents = sync.Pool{New: func() any { return new(Event) }}
 
 func trimPath(p string) string { return strings.Trim(p, "/") }

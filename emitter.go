@@ -7,7 +7,8 @@ import "reflect"
 // Example_customEmitter).
 type Emitter interface {
 	// Intercept registers fn to see every event the emitter emits locally,
-	// before its listeners run. fn may set ev.Origin. If fn returns true it
+	// before its listeners run. fn may set ev.Origin; it does not keep ev
+	// after it returns, so the emitter may reuse it. If fn returns true it
 	// takes over delivery: the emitter must not call its listeners for that
 	// event (the Sync will Dispatch it when it comes back from the broker).
 	// An emitter accepts one interceptor; a second call returns
