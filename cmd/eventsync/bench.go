@@ -51,6 +51,7 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 	publishers := fs.Int("publishers", 1, "emitting goroutines")
 	raw := fs.Bool("raw", false, "bare adapters: no App, Sync or serializer")
 	rate := fs.Float64("rate", 0, "events/s to emit at, evenly spaced (0: as fast as possible); for latency at a steady rate")
+	window := fs.Int("window", 50_000, "as fast as possible: events in flight (emitted, not yet arrived) at most; 0: no bound")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parse(fs, c, args, stderr); err != nil {
 		return err
@@ -58,7 +59,7 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 	if *n < 1 || *publishers < 1 {
 		return errors.New("--n and --publishers must be positive")
 	}
-	m := &meter{n: *n, arrived: make([]time.Duration, 0, *n), done: make(chan struct{}), rate: *rate}
+	m := newMeter(*n, *rate, *window)
 	var err error
 	if *raw {
 		err = benchRaw(ctx, c, m, *size, *publishers, stderr)
@@ -81,13 +82,24 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 
 // meter collects arrival latencies until n arrived or it is stopped.
 type meter struct {
-	n       int
-	rate    float64 // events/s to pace the sender at; 0: no pacing
-	mu      sync.Mutex
+	n      int
+	rate   float64 // events/s to pace the sender at; 0: no pacing
+	window int     // without pacing, events in flight at most; 0: no bound
+	mu     sync.Mutex
+	// moved is broadcast every 1,024 arrivals and when the meter stops, for
+	// senders held back by the window.
+	moved   *sync.Cond
+	stopped bool
 	arrived []time.Duration
 	done    chan struct{}
 	start   time.Time
 	end     time.Time
+}
+
+func newMeter(n int, rate float64, window int) *meter {
+	m := &meter{n: n, rate: rate, window: window, arrived: make([]time.Duration, 0, n), done: make(chan struct{})}
+	m.moved = sync.NewCond(&m.mu)
+	return m
 }
 
 func (m *meter) arrive(sentNs int64) {
@@ -98,6 +110,9 @@ func (m *meter) arrive(sentNs int64) {
 		return
 	}
 	m.arrived = append(m.arrived, lat)
+	if len(m.arrived)%1024 == 0 {
+		m.moved.Broadcast()
+	}
 	if len(m.arrived) == m.n {
 		m.end = time.Now()
 		close(m.done)
@@ -160,13 +175,31 @@ func (m *meter) result(raw bool) benchResult {
 		P50us: pct(0.50), P99us: pct(0.99), Lost: m.n - len(lat)}
 }
 
-// pace waits until event i is due at the meter's rate.
+// pace waits until event i is due at the meter's rate or, without a rate,
+// until it fits in the window. Emitting never blocks, so without the window
+// a run at full speed measures a backlog growing in memory rather than the
+// pipeline.
 func (m *meter) pace(i int) {
-	if m.rate > 0 {
+	switch {
+	case m.rate > 0:
 		if d := time.Until(m.start.Add(time.Duration(float64(i) / m.rate * float64(time.Second)))); d > 0 {
 			time.Sleep(d)
 		}
+	case m.window > 0:
+		m.mu.Lock()
+		for !m.stopped && i-len(m.arrived) > max(m.window, 2048) {
+			m.moved.Wait()
+		}
+		m.mu.Unlock()
 	}
+}
+
+// stop releases the senders the window holds back: the run is over.
+func (m *meter) stop() {
+	m.mu.Lock()
+	m.stopped = true
+	m.moved.Broadcast()
+	m.mu.Unlock()
 }
 
 // split runs fn(i) for i in [0,n) on p goroutines.
@@ -210,11 +243,17 @@ func benchSync(ctx context.Context, c *common, m *meter, size, publishers int, s
 	svcs[1].On("created", func(e eventsync.Event) { m.arrive(e.Data.(BenchRecord).SentNs) })
 	pad := strings.Repeat("x", max(0, size-180)) // the envelope and context take about 180 bytes
 	m.start = time.Now()
-	split(m.n, publishers, func(i int) {
-		m.pace(i)
-		svcs[0].Create(ctx, BenchRecord{SentNs: time.Now().UnixNano(), Seq: i, Pad: pad}, nil)
-	})
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		split(m.n, publishers, func(i int) {
+			m.pace(i)
+			svcs[0].Create(ctx, BenchRecord{SentNs: time.Now().UnixNano(), Seq: i, Pad: pad}, nil)
+		})
+	}()
 	m.wait(ctx, stderr)
+	m.stop() // if events were lost, senders may still wait for room
+	<-sent
 	return nil
 }
 
