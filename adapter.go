@@ -56,6 +56,25 @@ type EchoSkipper interface {
 	SkipEcho()
 }
 
+// Pipeliner is implemented by adapters whose Publish is a write followed by
+// a wait for the broker's acknowledgement that the two halves can be called
+// apart (NATS: publish, then a flush round trip). The Sync then writes the
+// next batch while the broker acknowledges the previous ones, instead of
+// leaving the connection idle for a round trip per batch.
+//
+// Order across a lost connection is the adapter's part: once anything sent
+// may have been lost, Send and Confirm must fail until a Publish succeeds.
+// The Sync then publishes again, one batch at a time with Publish, every
+// batch not confirmed, so that nothing newer gets through before them.
+type Pipeliner interface {
+	// Send writes msgs, in order, after everything sent before, without
+	// waiting for the broker. An error means some of msgs may not be sent.
+	Send(ctx context.Context, msgs ...[]byte) error
+	// Confirm returns nil once the broker has everything sent before the
+	// call, and an error when some of it may be lost.
+	Confirm(ctx context.Context) error
+}
+
 // LoggerSetter is implemented by adapters that log; Configure passes them
 // Options.Logger before Subscribe.
 type LoggerSetter interface {

@@ -203,3 +203,47 @@ func (f *flaky) Publish(ctx context.Context, msgs ...[]byte) error {
 	}
 	return nil
 }
+
+// lossy is a Pipeliner over an adapter whose connection breaks on every
+// seventh Send: that batch is lost without an error, as bytes in a dying
+// socket are; Send and Confirm then fail, and keep failing after the
+// reconnection until a Publish succeeds (the Pipeliner rule). The
+// reconnection comes with the first Publish.
+type lossy struct {
+	eventsync.Adapter
+	mu       sync.Mutex
+	sends    int
+	broken   bool // lost since the last confirmation: Send and Confirm fail
+	breaks   int
+	confirms int
+}
+
+func (l *lossy) Send(ctx context.Context, msgs ...[]byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.broken {
+		return errBrokerDown
+	}
+	if l.sends++; l.sends%7 == 0 {
+		l.broken, l.breaks = true, l.breaks+1
+		return nil
+	}
+	return l.Adapter.Publish(ctx, msgs...)
+}
+
+func (l *lossy) Confirm(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.confirms++
+	if l.broken {
+		return errBrokerDown
+	}
+	return nil
+}
+
+func (l *lossy) Publish(ctx context.Context, msgs ...[]byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.broken = false
+	return l.Adapter.Publish(ctx, msgs...)
+}

@@ -217,3 +217,35 @@ func TestParallelDecodeKeepsOrder(t *testing.T) {
 		t.Fatalf("missed %d, want %d", st.Missed, n/100)
 	}
 }
+
+// With a pipelining adapter whose connection keeps breaking, every batch
+// lost is sent again before anything newer, so each event arrives once and
+// in order, and the publisher's counters add up.
+func TestPipelinedBatchesLostAreSentAgain(t *testing.T) {
+	bus := t.Name()
+	l := &lossy{Adapter: memsync.New(memsync.Named(bus), eventsync.DefaultKey)}
+	a := newReplica(t, bus, eventsync.Options{Adapter: l, MaxBatch: 16})
+	b := newReplica(t, bus, eventsync.Options{})
+	const n = 1000
+	for i := range n {
+		if err := a.svc.Emit(context.Background(), "progress", Progress{Percent: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.got.wait(t, n)
+	for i, ev := range b.got.snapshot() {
+		if ev.Data.(Progress).Percent != i {
+			t.Fatalf("event %d is %+v (repeat, loss or out of order)", i, ev.Data)
+		}
+	}
+	st := waitStats(t, a.sync, "all confirmed", func(s eventsync.Stats) bool { return s.Published == n && s.QueueLength == 0 })
+	l.mu.Lock()
+	breaks, confirms := l.breaks, l.confirms
+	l.mu.Unlock()
+	if breaks < 3 || st.PublishFailures < uint64(breaks) || confirms < breaks {
+		t.Fatalf("%d breaks, %d confirms; publisher %+v", breaks, confirms, st)
+	}
+	if got := b.got.snapshot(); len(got) != n {
+		t.Fatalf("got %d events, want %d", len(got), n)
+	}
+}

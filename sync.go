@@ -261,7 +261,11 @@ func Configure(em Emitter, opts Options) (*Sync, error) {
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
 	s.pubCtx, s.cancelPub = context.WithCancel(context.Background())
 	go s.subscribeLoop()
-	go s.publishLoop()
+	if p, ok := s.adapter.(Pipeliner); ok {
+		go s.pipelineLoop(p)
+	} else {
+		go s.publishLoop()
+	}
 	go s.dispatchLoop()
 	return s, nil
 }

@@ -80,6 +80,10 @@ type Adapter struct {
 	delivering bool
 
 	reconnects atomic.Uint64
+	// confirmedOn is the connection's reconnect count at the last
+	// confirmation: Send and Confirm refuse a connection re-established
+	// since (see eventsync.Pipeliner).
+	confirmedOn atomic.Uint64
 }
 
 var (
@@ -321,10 +325,84 @@ func flush(ctx context.Context, nc *nats.Conn) error {
 	return nc.FlushWithContext(ctx)
 }
 
-// Publish implements eventsync.Adapter. Plain mode writes the batch and
-// flushes once (one round trip); durable mode publishes it asynchronously to
-// JetStream and waits for every acknowledgement.
+// Publish implements eventsync.Adapter: send, then confirm, on a connection
+// that may have been re-established since the last confirmation (which
+// Send and Confirm refuse, see eventsync.Pipeliner).
 func (a *Adapter) Publish(ctx context.Context, msgs ...[]byte) error {
+	a.mu.Lock()
+	nc := a.nc
+	a.mu.Unlock()
+	var gen uint64 // read before writing: a reconnection after it fails the confirmation
+	if nc != nil {
+		gen = nc.Stats().Reconnects
+	}
+	nc, err := a.sendOn(ctx, msgs)
+	if err != nil {
+		return err
+	}
+	return a.confirm(ctx, nc, gen)
+}
+
+// Send implements eventsync.Pipeliner. Plain mode writes the batch to the
+// connection's buffer (nats.go writes it out as it fills, and at once on a
+// Confirm); durable mode publishes it asynchronously to JetStream and waits
+// for every acknowledgement, so there Confirm has nothing left to do. After
+// a reconnection it fails until a Publish succeeds: what was sent on the
+// lost connection may be lost, and must be published again before anything
+// newer.
+func (a *Adapter) Send(ctx context.Context, msgs ...[]byte) error {
+	if err := a.sameConnection(); err != nil {
+		return err
+	}
+	_, err := a.sendOn(ctx, msgs)
+	return err
+}
+
+// Confirm implements eventsync.Pipeliner: in plain mode a flush, one round
+// trip that returns once the server has processed everything written
+// before it on this connection.
+func (a *Adapter) Confirm(ctx context.Context) error {
+	if err := a.sameConnection(); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	nc, err := a.conn()
+	a.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("natssync: publish: %w", err)
+	}
+	return a.confirm(ctx, nc, a.confirmedOn.Load())
+}
+
+// sameConnection fails when the connection was re-established since the
+// last confirmation.
+func (a *Adapter) sameConnection() error {
+	a.mu.Lock()
+	nc := a.nc
+	a.mu.Unlock()
+	if nc != nil && nc.Stats().Reconnects != a.confirmedOn.Load() {
+		return errors.New("natssync: publish: reconnected since the last flush: what was sent may be lost")
+	}
+	return nil
+}
+
+// confirm flushes nc and, if it is still the connection of generation gen
+// (its reconnect count), records that everything sent is confirmed.
+func (a *Adapter) confirm(ctx context.Context, nc *nats.Conn, gen uint64) error {
+	if a.cfg.Durable == "" {
+		if err := flush(ctx, nc); err != nil {
+			return fmt.Errorf("natssync: publish: flush: %w", err)
+		}
+	}
+	if nc.Stats().Reconnects != gen {
+		return errors.New("natssync: publish: reconnected during the flush: what was sent may be lost")
+	}
+	a.confirmedOn.Store(gen)
+	return nil
+}
+
+// sendOn writes msgs on the adapter's connection and returns it.
+func (a *Adapter) sendOn(ctx context.Context, msgs [][]byte) (*nats.Conn, error) {
 	a.mu.Lock()
 	nc, err := a.conn()
 	if err == nil && a.cfg.Durable != "" && a.js == nil {
@@ -333,23 +411,21 @@ func (a *Adapter) Publish(ctx context.Context, msgs ...[]byte) error {
 	js := a.js
 	a.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("natssync: publish: %w", err)
+		return nil, fmt.Errorf("natssync: publish: %w", err)
 	}
 	if !nc.IsConnected() {
-		return fmt.Errorf("natssync: publish: not connected (status %v)", nc.Status())
+		// Written now, the batch would wait in nats.go's reconnect buffer.
+		return nil, fmt.Errorf("natssync: publish: not connected (status %v)", nc.Status())
 	}
 	if a.cfg.Durable != "" {
-		return a.publishDurable(ctx, js, msgs)
+		return nc, a.publishDurable(ctx, js, msgs)
 	}
 	for _, m := range msgs {
 		if err := nc.Publish(a.key, m); err != nil {
-			return fmt.Errorf("natssync: publish: %w", err)
+			return nil, fmt.Errorf("natssync: publish: %w", err)
 		}
 	}
-	if err := flush(ctx, nc); err != nil {
-		return fmt.Errorf("natssync: publish: flush: %w", err)
-	}
-	return nil
+	return nc, nil
 }
 
 func (a *Adapter) publishDurable(ctx context.Context, js jetstream.JetStream, msgs [][]byte) error {
