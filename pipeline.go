@@ -4,9 +4,6 @@ import (
 	"github.com/eventsync/eventsync/internal/backoff"
 )
 
-// maxPipelined bounds the batches sent and not yet confirmed.
-const maxPipelined = 32
-
 // pipelineLoop is publishLoop for a Pipeliner: it sends the next batch while
 // a Confirm, on a goroutine of its own, waits for the broker to acknowledge
 // the batches sent before it (at full speed on NATS the flush round trip
@@ -94,7 +91,7 @@ func (s *Sync) pipelineLoop(p Pipeliner) {
 		if !failed && covered == 0 && len(sent) > 0 {
 			confirm()
 		}
-		if !failed && len(sent) < maxPipelined {
+		if !failed && len(sent) < MaxPipelined {
 			var batch [][]byte
 			if k := len(free); k > 0 {
 				batch, free = free[k-1], free[:k-1]
@@ -110,7 +107,7 @@ func (s *Sync) pipelineLoop(p Pipeliner) {
 			free = append(free, batch)
 		}
 		var wake, draining <-chan struct{}
-		if !failed && len(sent) < maxPipelined {
+		if !failed && len(sent) < MaxPipelined {
 			wake = s.outbox.Wake()
 		}
 		if len(sent) == 0 { // and the outbox was empty just now

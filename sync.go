@@ -29,6 +29,12 @@ const (
 	DefaultMaxBatch        = 512
 )
 
+// MaxPipelined is how many batches a Sync keeps sent and not yet confirmed
+// on an adapter that implements Pipeliner. They count in Stats.QueueLength
+// besides the outbox, so while the broker is down memory holds at most
+// OutboxSize plus MaxPipelined×MaxBatch events.
+const MaxPipelined = 32
+
 // OverflowPolicy decides what a full outbox drops.
 type OverflowPolicy int
 

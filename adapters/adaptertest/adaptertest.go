@@ -77,6 +77,7 @@ func Run(t *testing.T, newAdapter Factory, opts ...Option) {
 	t.Run("BinaryMessage", h.binaryMessage)
 	t.Run("ConcurrentPublishers", h.concurrentPublishers)
 	t.Run("NoGoroutineLeak", h.noGoroutineLeak)
+	t.Run("Pipelined", h.pipelined)
 }
 
 type harness struct {
@@ -279,6 +280,40 @@ func (h *harness) publishAfterClose(t *testing.T) {
 	err := a.Publish(ctx, []byte("late"))
 	if !errors.Is(err, eventsync.ErrClosed) {
 		t.Fatalf("Publish after Close: got %v, want an error wrapping eventsync.ErrClosed", err)
+	}
+}
+
+// pipelined checks a Pipeliner: batches sent without waiting, then one
+// Confirm, arrive in order; after Close, Send and Confirm fail with
+// ErrClosed. Other adapters skip it.
+func (h *harness) pipelined(t *testing.T) {
+	key := UniqueKey("pipelined")
+	a, b := h.open(t, key), h.open(t, key)
+	p, ok := a.(eventsync.Pipeliner)
+	if !ok {
+		t.Skip("not an eventsync.Pipeliner")
+	}
+	col := h.subscribe(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.timeout)
+	defer cancel()
+	msgs := seq("p", 500)
+	for i := 0; i < len(msgs); i += 25 {
+		if err := p.Send(ctx, msgs[i:i+25]...); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+	}
+	if err := p.Confirm(ctx); err != nil {
+		t.Fatalf("Confirm: %v", err)
+	}
+	checkPerPublisher(t, col.wait(t, len(msgs), h.cfg.timeout), map[string][][]byte{"p": msgs})
+	if err := a.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := p.Send(ctx, []byte("late")); !errors.Is(err, eventsync.ErrClosed) {
+		t.Fatalf("Send after Close: got %v, want an error wrapping eventsync.ErrClosed", err)
+	}
+	if err := p.Confirm(ctx); !errors.Is(err, eventsync.ErrClosed) {
+		t.Fatalf("Confirm after Close: got %v, want an error wrapping eventsync.ErrClosed", err)
 	}
 }
 
