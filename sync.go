@@ -361,7 +361,7 @@ type Stats struct {
 	Missed          uint64 `json:"missed"`          // messages of other replicas skipped in their sequence and not (yet) arrived
 	Reconnects      uint64 `json:"reconnects"`      // reconnections reported by the adapter
 	ResumeGaps      uint64 `json:"resumeGaps"`      // adapter resumptions that may have missed messages
-	QueueLength     int    `json:"queueLength"`     // events waiting to be published (outbox and the batch in flight)
+	QueueLength     int    `json:"queueLength"`     // events waiting to be published (outbox, and batches sent but not confirmed)
 	Ready           bool   `json:"ready"`           // the subscription went live
 	Connected       bool   `json:"connected"`       // the adapter reports a live connection now
 }
