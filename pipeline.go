@@ -19,7 +19,7 @@ func (s *Sync) pipelineLoop(p Pipeliner) {
 		free      [][][]byte // emptied batches, for reuse
 		covered   int        // batches at the front of sent the running Confirm covers; 0: none runs
 		confirmed = make(chan error, 1)
-		failed    bool // resend all of sent before anything new
+		failed    bool // publish all of sent again before anything new
 		bo        backoff.Backoff
 	)
 	confirm := func() {

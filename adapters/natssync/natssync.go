@@ -102,6 +102,9 @@ func New(nc *nats.Conn, key string) *Adapter { return NewWithConfig(nc, key, Con
 func NewWithConfig(nc *nats.Conn, key string, cfg Config) *Adapter {
 	a := &Adapter{key: key, cfg: cfg, nc: nc}
 	a.log.Store(slog.Default())
+	if nc != nil {
+		a.confirmedOn.Store(nc.Stats().Reconnects) // what happened before is not ours to resend
+	}
 	return a
 }
 
