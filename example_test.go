@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sync/atomic"
 	"time"
 
 	"github.com/eventsync/eventsync"
-	_ "github.com/eventsync/eventsync/adapters/memsync"
+	"github.com/eventsync/eventsync/adapters/memsync"
 )
 
 // Two replicas of one app on an in-process bus: a todo created on the first
@@ -123,4 +124,52 @@ func Example_customEmitter() {
 	a.emit("todos", "created", Todo{ID: 1, Title: "from another bus"})
 	fmt.Println((<-got).Data.(Todo).Title)
 	// Output: from another bus
+}
+
+// pipelinedBus is an adapter whose Publish is a write followed by a wait
+// for the broker: it implements eventsync.Pipeliner so that the Sync can
+// write the next batches while the last ones are confirmed. Here the
+// "broker" is an in-process bus, which has everything once Send returns.
+type pipelinedBus struct {
+	eventsync.Adapter
+	confirms atomic.Int64
+}
+
+// Send writes the batch without waiting for the broker.
+func (p *pipelinedBus) Send(ctx context.Context, msgs ...[]byte) error {
+	return p.Adapter.Publish(ctx, msgs...)
+}
+
+// Confirm waits until the broker has everything sent before it (a flush
+// round trip on NATS).
+func (p *pipelinedBus) Confirm(ctx context.Context) error {
+	p.confirms.Add(1)
+	return nil
+}
+
+// An adapter that can split publishing into Send and Confirm: the Sync
+// counts events as published once confirmed.
+func Example_pipeliner() {
+	ctx := context.Background()
+	bus := memsync.Named("pipelined-example")
+	pub := &pipelinedBus{Adapter: memsync.New(bus, "myapp")}
+	app1, app2 := eventsync.NewApp(), eventsync.NewApp()
+	svc1, _ := eventsync.Use(app1, "todos", &TodoService{})
+	svc2, _ := eventsync.Use(app2, "todos", &TodoService{})
+	s1, _ := eventsync.Configure(app1, eventsync.Options{Adapter: pub})
+	s2, _ := eventsync.Configure(app2, eventsync.Options{Adapter: memsync.New(bus, "myapp")})
+	<-s1.Ready()
+	<-s2.Ready()
+	got := make(chan string, 3)
+	svc2.On("created", func(e eventsync.Event) { got <- e.Data.(Todo).Title })
+	for _, title := range []string{"a", "b", "c"} {
+		svc1.Create(ctx, Todo{Title: title}, nil)
+	}
+	fmt.Println(<-got, <-got, <-got)
+	s1.Close(ctx) // waits for the last Confirm
+	s2.Close(ctx)
+	fmt.Println("published:", s1.Stats().Published, "confirmed:", pub.confirms.Load() > 0)
+	// Output:
+	// a b c
+	// published: 3 confirmed: true
 }
