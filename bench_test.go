@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/internal/inflight"
 	"github.com/eventsync/eventsync/internal/synctest"
 )
 
@@ -23,7 +24,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 			appB, svcB := newAppB(b)
 			sa := configureB(b, appA, bus)
 			sb := configureB(b, appB, bus)
-			w := synctest.NewWindow(synctest.BenchWindow)
+			w := inflight.New(synctest.BenchWindow)
 			done := make(chan struct{})
 			target := uint64(b.N)
 			svcB.On("created", func(e eventsync.Event) {

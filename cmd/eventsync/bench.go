@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/internal/inflight"
 )
 
 // benchResult is what --json prints.
@@ -85,14 +86,10 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 
 // meter collects arrival latencies until n arrived or it is stopped.
 type meter struct {
-	n      int
-	rate   float64 // events/s to pace the sender at; 0: no pacing
-	window int     // without pacing, events in flight at most; 0: no bound
-	mu     sync.Mutex
-	// moved is broadcast every 1,024 arrivals and when the meter stops, for
-	// senders held back by the window.
-	moved   *sync.Cond
-	stopped bool
+	n       int
+	rate    float64          // events/s to pace the sender at; 0: no pacing
+	window  *inflight.Window // without pacing, the bound on events in flight; nil: none
+	mu      sync.Mutex
 	arrived []time.Duration
 	done    chan struct{}
 	start   time.Time
@@ -100,8 +97,10 @@ type meter struct {
 }
 
 func newMeter(n int, rate float64, window int) *meter {
-	m := &meter{n: n, rate: rate, window: window, arrived: make([]time.Duration, 0, n), done: make(chan struct{})}
-	m.moved = sync.NewCond(&m.mu)
+	m := &meter{n: n, rate: rate, arrived: make([]time.Duration, 0, n), done: make(chan struct{})}
+	if window > 0 {
+		m.window = inflight.New(uint64(window))
+	}
 	return m
 }
 
@@ -113,8 +112,8 @@ func (m *meter) arrive(sentNs int64) {
 		return
 	}
 	m.arrived = append(m.arrived, lat)
-	if len(m.arrived)%1024 == 0 {
-		m.moved.Broadcast()
+	if m.window != nil {
+		m.window.Arrived()
 	}
 	if len(m.arrived) == m.n {
 		m.end = time.Now()
@@ -179,30 +178,23 @@ func (m *meter) result(raw bool) benchResult {
 }
 
 // pace waits until event i is due at the meter's rate or, without a rate,
-// until it fits in the window. Emitting never blocks, so without the window
-// a run at full speed measures a backlog growing in memory rather than the
-// pipeline.
+// until it fits in the window (see package inflight).
 func (m *meter) pace(i int) {
 	switch {
 	case m.rate > 0:
 		if d := time.Until(m.start.Add(time.Duration(float64(i) / m.rate * float64(time.Second)))); d > 0 {
 			time.Sleep(d)
 		}
-	case m.window > 0:
-		m.mu.Lock()
-		for !m.stopped && i-len(m.arrived) > max(m.window, 2048) {
-			m.moved.Wait()
-		}
-		m.mu.Unlock()
+	case m.window != nil:
+		m.window.Admit(1)
 	}
 }
 
 // stop releases the senders the window holds back: the run is over.
 func (m *meter) stop() {
-	m.mu.Lock()
-	m.stopped = true
-	m.moved.Broadcast()
-	m.mu.Unlock()
+	if m.window != nil {
+		m.window.Stop()
+	}
 }
 
 // split runs fn(i) for i in [0,n) on p goroutines.

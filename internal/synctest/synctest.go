@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/internal/inflight"
 	"github.com/eventsync/eventsync/serializer"
 )
 
@@ -172,7 +173,7 @@ func BenchEndToEnd(b *testing.B, opts eventsync.Options, emitters int) {
 	opts.InboxSize = max(opts.InboxSize, b.N)   // likewise: no drops at the receiver
 	pub := NewReplica(b, opts)
 	sub := NewReplica(b, opts)
-	w := NewWindow(BenchWindow)
+	w := inflight.New(BenchWindow)
 	done := make(chan struct{})
 	target := uint64(b.N)
 	sub.Svc.On("created", func(eventsync.Event) {
@@ -206,57 +207,9 @@ func BenchEndToEnd(b *testing.B, opts eventsync.Options, emitters int) {
 }
 
 // BenchWindow is how many events the end-to-end benchmarks let be in flight
-// (emitted and not yet received). Without a bound the emitters, which never
-// block, run ahead of the broker and the benchmark measures a heap growing
-// by hundreds of megabytes (fresh pages, span set-up, long GC marks) rather
-// than the pipeline; the bare clients' publishers are held back the same
-// way by their synchronous flushes.
+// (emitted and not yet received): see package inflight. The bare clients'
+// publishers are held back the same way by their synchronous flushes.
 const BenchWindow = 50_000
-
-// Window holds emitters back while more than a limit of events are in
-// flight.
-type Window struct {
-	limit     uint64
-	sent, got atomic.Uint64
-	mu        sync.Mutex
-	moved     *sync.Cond // broadcast every 1,024 arrivals, under mu
-}
-
-// NewWindow returns a window of limit events (at least 2,048).
-func NewWindow(limit uint64) *Window {
-	w := &Window{limit: max(limit, 2048)}
-	w.moved = sync.NewCond(&w.mu)
-	return w
-}
-
-// Admit waits until no more than the limit are in flight, then counts k
-// more as sent. Room comes: a waiter sees more than the limit (at least
-// 2,048) on their way, every arrival is counted, and every 1,024th wakes
-// the waiters.
-func (w *Window) Admit(k int) {
-	if w.sent.Load()-w.got.Load() > w.limit {
-		w.mu.Lock()
-		for w.sent.Load()-w.got.Load() > w.limit {
-			w.moved.Wait()
-		}
-		w.mu.Unlock()
-	}
-	w.sent.Add(uint64(k))
-}
-
-// Arrived counts one arrival and returns the count.
-func (w *Window) Arrived() uint64 {
-	n := w.got.Add(1)
-	if n%1024 == 0 {
-		w.mu.Lock()
-		w.moved.Broadcast()
-		w.mu.Unlock()
-	}
-	return n
-}
-
-// Got returns the arrivals counted.
-func (w *Window) Got() uint64 { return w.got.Load() }
 
 // Spread runs fn on p goroutines, giving each its share of n, and waits.
 func Spread(n, p int, fn func(share int)) {
