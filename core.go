@@ -128,21 +128,16 @@ func (s *Sync) publishLoop() {
 				continue
 			}
 		}
-		s.inFlight.Store(int64(len(batch)))
+		s.inFlight.Add(int64(len(batch)))
 		for {
 			err := s.adapter.Publish(s.pubCtx, batch...)
 			if err == nil {
-				// In this order, a reader that sees Published counted sees
-				// QueueLength without the batch.
-				s.inFlight.Store(0)
-				s.stats.published.Add(uint64(len(batch)))
+				s.published(len(batch))
 				bo.Reset()
 				break
 			}
 			if s.pubCtx.Err() == nil {
-				s.stats.publishFailures.Add(1)
-				s.setErr(&s.pubErr, err)
-				s.logLimited(kindPublish, "eventsync: publish failed, retrying", "events", len(batch), "err", err)
+				s.publishFailed(len(batch), err)
 				_ = backoff.Sleep(s.pubCtx, bo.Next()) // ends early when Close gives up: checked next
 			}
 			if s.pubCtx.Err() != nil { // Close gave up
@@ -154,6 +149,20 @@ func (s *Sync) publishLoop() {
 		s.setErr(&s.pubErr, nil)
 		clear(batch)
 	}
+}
+
+// published counts events the broker has: in this order, a reader that sees
+// Published counted sees QueueLength without them.
+func (s *Sync) published(events int) {
+	s.inFlight.Add(-int64(events))
+	s.stats.published.Add(uint64(events))
+}
+
+// publishFailed counts and logs a failed publish of events that is retried.
+func (s *Sync) publishFailed(events int, err error) {
+	s.stats.publishFailures.Add(1)
+	s.setErr(&s.pubErr, err)
+	s.logLimited(kindPublish, "eventsync: publish failed, retrying", "events", events, "err", err)
 }
 
 // subscribeLoop subscribes, retrying with backoff, and closes Ready once the

@@ -39,10 +39,7 @@ func (s *Sync) pipelineLoop(p Pipeliner) {
 			clear(batch)
 			free = append(free, batch[:0])
 		}
-		// In this order, a reader that sees Published counted sees
-		// QueueLength without the batches.
-		s.inFlight.Add(-int64(events))
-		s.stats.published.Add(uint64(events))
+		s.published(events)
 		sent = append(sent[:0], sent[n:]...)
 		bo.Reset()
 		s.setErr(&s.pubErr, nil)
@@ -53,9 +50,7 @@ func (s *Sync) pipelineLoop(p Pipeliner) {
 		if s.pubCtx.Err() != nil {
 			return false
 		}
-		s.stats.publishFailures.Add(1)
-		s.setErr(&s.pubErr, err)
-		s.logLimited(kindPublish, "eventsync: publish failed, retrying", "events", s.inFlight.Load(), "err", err)
+		s.publishFailed(int(s.inFlight.Load()), err)
 		return true
 	}
 	defer func() {
