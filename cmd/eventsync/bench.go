@@ -285,9 +285,9 @@ func benchRaw(ctx context.Context, c *common, m *meter, size, publishers int, st
 	// waiting for the broker each time (NATS: a flush round trip per
 	// message would hold a steady 10,000/s down to 5,000-7,000), confirmed
 	// at the end.
-	publish := pub.Publish
+	publish, confirm := pub.Publish, func(context.Context) error { return nil }
 	if p, ok := pub.(eventsync.Pipeliner); ok {
-		publish = p.Send
+		publish, confirm = p.Send, p.Confirm
 	}
 	split((m.n+batch-1)/batch, publishers, func(b int) {
 		m.pace(b * batch)
@@ -302,10 +302,8 @@ func benchRaw(ctx context.Context, c *common, m *meter, size, publishers int, st
 			fmt.Fprintln(stderr, "bench: publish:", redactErr(err, c.uri))
 		}
 	})
-	if p, ok := pub.(eventsync.Pipeliner); ok {
-		if err := p.Confirm(ctx); err != nil {
-			fmt.Fprintln(stderr, "bench: publish:", redactErr(err, c.uri))
-		}
+	if err := confirm(ctx); err != nil {
+		fmt.Fprintln(stderr, "bench: publish:", redactErr(err, c.uri))
 	}
 	m.wait(ctx, stderr)
 	return nil
