@@ -450,15 +450,8 @@ func (d *fastDecoder) slice(p *decodePlan, v reflect.Value) bool {
 // array calls elem for each element of the array at d.i, with d.i at the
 // element, and reports whether all went well.
 func (d *fastDecoder) array(elem func(i int) bool) bool {
-	if d.b[d.i] != '[' || !d.nest() {
-		return false
-	}
-	d.i++
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == ']' {
-		d.i++
-		d.depth--
-		return true
+	if empty, ok := d.open('[', ']'); empty || !ok {
+		return ok
 	}
 	for i := 0; ; i++ {
 		if !elem(i) {
@@ -468,6 +461,22 @@ func (d *fastDecoder) array(elem func(i int) bool) bool {
 			return ok
 		}
 	}
+}
+
+// open steps into the array or object at d.i, which must start with
+// opener, and reports whether it ends at once (closer).
+func (d *fastDecoder) open(opener, closer byte) (empty, ok bool) {
+	if d.b[d.i] != opener || !d.nest() {
+		return false, false
+	}
+	d.i++
+	d.space()
+	if d.i < len(d.b) && d.b[d.i] == closer {
+		d.i++
+		d.depth--
+		return true, true
+	}
+	return false, true
 }
 
 // next steps over the space and the ',' or closer after a member and
@@ -510,15 +519,8 @@ func (d *fastDecoder) bytes(v reflect.Value) bool {
 // object calls member for each member of the object at d.i with d.i at its
 // value; key is valid until the next string is decoded.
 func (d *fastDecoder) object(member func(key []byte) bool) bool {
-	if d.b[d.i] != '{' || !d.nest() {
-		return false
-	}
-	d.i++
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
-		d.depth--
-		return true
+	if empty, ok := d.open('{', '}'); empty || !ok {
+		return ok
 	}
 	for {
 		if d.i >= len(d.b) || d.b[d.i] != '"' {
