@@ -64,6 +64,7 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 		*window = 0 // the bare adapter's publishing holds back by itself
 	}
 	m := newMeter(*n, *rate, *window)
+	defer m.sleeper.close()
 	var err error
 	if *raw {
 		err = benchRaw(ctx, c, m, *size, *publishers, stderr)
@@ -89,6 +90,8 @@ type meter struct {
 	n       int
 	rate    float64          // events/s to pace the sender at; 0: no pacing
 	window  *inflight.Window // without pacing, the bound on events in flight; nil: none
+	pacing  sync.Mutex       // holds sleeper
+	sleeper *sleeper         // with pacing, waits for each event's time
 	mu      sync.Mutex
 	arrived []time.Duration
 	done    chan struct{}
@@ -100,6 +103,9 @@ func newMeter(n int, rate float64, window int) *meter {
 	m := &meter{n: n, rate: rate, arrived: make([]time.Duration, 0, n), done: make(chan struct{})}
 	if window > 0 {
 		m.window = inflight.New(uint64(window))
+	}
+	if rate > 0 {
+		m.sleeper = newSleeper()
 	}
 	return m
 }
@@ -182,9 +188,9 @@ func (m *meter) result(raw bool) benchResult {
 func (m *meter) pace(i int) {
 	switch {
 	case m.rate > 0:
-		if d := time.Until(m.start.Add(time.Duration(float64(i) / m.rate * float64(time.Second)))); d > 0 {
-			time.Sleep(d)
-		}
+		m.pacing.Lock() // one sleeper: senders wait their turn, in schedule order
+		defer m.pacing.Unlock()
+		m.sleeper.sleep(time.Until(m.start.Add(time.Duration(float64(i) / m.rate * float64(time.Second)))))
 	case m.window != nil:
 		m.window.Admit(1)
 	}
