@@ -53,8 +53,9 @@ type Adapter struct {
 
 	mu     sync.Mutex
 	closed bool
-	ps     *redis.PubSub
-	reader *loop.Loop // reads ps, once subscribed
+	ps     *redis.PubSub // the subscription through go-redis, or
+	sub    *subscription // the adapter's own (see subscription.go)
+	reader *loop.Loop    // reads ps or sub, once subscribed
 
 	connected  atomic.Bool
 	reconnects atomic.Uint64
@@ -138,8 +139,19 @@ func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 	if a.closed {
 		return fmt.Errorf("redissync: subscribe: %w", eventsync.ErrClosed)
 	}
-	if a.ps != nil {
+	if a.ps != nil || a.sub != nil {
 		return errors.New("redissync: subscribe: already subscribed")
+	}
+	if opt := leanOptions(a.client); opt != nil {
+		sub := &subscription{opt: opt, key: a.key, deliver: deliver, a: a, idle: idleTimeout}
+		r, err := sub.start(ctx)
+		if err != nil {
+			return err
+		}
+		a.connected.Store(true)
+		a.sub = sub
+		a.reader = loop.Go(func(ctx context.Context) { sub.run(ctx, r) })
+		return nil
 	}
 	ps := a.client.Subscribe(ctx, a.key)
 	if _, err := ps.ReceiveTimeout(ctx, 0); err != nil { // the SUBSCRIBE confirmation
@@ -229,13 +241,17 @@ func (a *Adapter) Close(context.Context) error {
 		return nil
 	}
 	a.closed = true
-	ps, reader := a.ps, a.reader
+	ps, sub, reader := a.ps, a.sub, a.reader
 	a.mu.Unlock()
 	var errs []error
-	if ps != nil {
+	if reader != nil {
 		reader.Cancel()
-		if err := ps.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("redissync: close subscription: %w", err))
+		if ps != nil {
+			if err := ps.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("redissync: close subscription: %w", err))
+			}
+		} else {
+			sub.stop()
 		}
 		reader.Wait()
 	}

@@ -3,7 +3,9 @@ package redissync_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -232,5 +234,67 @@ func TestUnreachableRedisSurfacesInErr(t *testing.T) {
 	}
 	if s.Err() == nil || strings.Contains(s.Err().Error(), "secretpw") {
 		t.Fatalf("Err() = %v", s.Err())
+	}
+}
+
+// A Redis that hangs (stopped, so its kernel still answers TCP) is noticed:
+// the silent subscription pings, gets no answer, reports itself
+// disconnected, and resubscribes once the server runs again.
+func TestHungServerNoticed(t *testing.T) {
+	t.Cleanup(redissync.SetIdleTimeout(200 * time.Millisecond)) // after the replicas close
+	port, server := startRedis(t, nil)
+	u := fmt.Sprintf("redis://127.0.0.1:%d", port)
+	key := adaptertest.UniqueKey("hung")
+	sub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	pub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	if err := server.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	synctest.WaitStats(t, sub.Sync, 30*time.Second, "the hang noticed", func(s eventsync.Stats) bool { return !s.Connected })
+	if err := server.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	synctest.WaitStats(t, sub.Sync, 30*time.Second, "resubscribed", func(s eventsync.Stats) bool { return s.Connected && s.Reconnects == 1 })
+	pub.EmitSeq(t, 0, 10)
+	if got := synctest.SeqNumbers(sub.Got.WaitN(t, 10, 30*time.Second)); got[9] != 9 {
+		t.Fatalf("after the hang got %v", got)
+	}
+}
+
+// Clients the adapter's own subscription does not serve (Cluster, Sentinel,
+// OnConnect hooks) subscribe through go-redis's PubSub, which passes the same
+// suite; hiding the *redis.Client behind the interface selects it.
+func TestConformanceGoRedisPubSub(t *testing.T) {
+	u := redisURL(t)
+	opts, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := struct{ redis.UniversalClient }{redis.NewClient(opts)}
+	defer client.Close()
+	adaptertest.Run(t, func(t *testing.T, key string) eventsync.Adapter { return redissync.New(client, key) })
+}
+
+// A Redis with a password: the subscription authenticates as go-redis does,
+// and a wrong password fails Subscribe with Redis's error, never the password.
+func TestPassword(t *testing.T) {
+	port, _ := startRedis(t, nil, "--requirepass", "s3cret-pw")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	wrong, err := eventsync.Open(ctx, fmt.Sprintf("redis://:not-it-pw@127.0.0.1:%d", port), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wrong.Close(ctx)
+	err = wrong.Subscribe(ctx, func([]byte) {})
+	if err == nil || !strings.Contains(err.Error(), "AUTH") || strings.Contains(err.Error(), "not-it-pw") {
+		t.Fatalf("Subscribe with a wrong password: %v (must name AUTH, never the password)", err)
+	}
+	for _, u := range []string{"redis://:s3cret-pw@127.0.0.1:%d", "redis://default:s3cret-pw@127.0.0.1:%d?client_name=pw-test"} {
+		a, err := eventsync.Open(ctx, fmt.Sprintf(u, port), "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		synctest.PublishReceiveClose(t, a)
 	}
 }

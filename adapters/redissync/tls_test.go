@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"testing"
 	"time"
@@ -18,9 +19,10 @@ import (
 	"github.com/eventsync/eventsync/internal/tlstest"
 )
 
-// startTLSRedis runs a second, TLS-only redis-server with a self-signed
-// certificate on a free port for the length of the test.
-func startTLSRedis(t *testing.T, cert *tlstest.Cert) int {
+// startRedis runs a redis-server of the test's own on a free port, plain or,
+// with cert, TLS-only with that self-signed certificate, for the length of
+// the test; extra are more of its options.
+func startRedis(t *testing.T, cert *tlstest.Cert, extra ...string) (port int, server *os.Process) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		brokertest.Missing(t, "redis-server", err)
@@ -29,11 +31,14 @@ func startTLSRedis(t *testing.T, cert *tlstest.Cert) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
+	port = ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	cmd := exec.Command(bin, "--port", "0", "--tls-port", fmt.Sprint(port), "--bind", "127.0.0.1",
-		"--tls-cert-file", cert.CertFile, "--tls-key-file", cert.KeyFile, "--tls-ca-cert-file", cert.CertFile,
-		"--tls-auth-clients", "no", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	args := []string{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir(), "--port", fmt.Sprint(port)}
+	if cert != nil {
+		args = append(args[:len(args)-1], "0", "--tls-port", fmt.Sprint(port), "--tls-cert-file", cert.CertFile,
+			"--tls-key-file", cert.KeyFile, "--tls-ca-cert-file", cert.CertFile, "--tls-auth-clients", "no")
+	}
+	cmd := exec.Command(bin, append(args, extra...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -41,16 +46,16 @@ func startTLSRedis(t *testing.T, cert *tlstest.Cert) int {
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
 			c.Close()
-			return port
+			return port, cmd.Process
 		}
 	}
-	t.Fatal("TLS redis-server did not start")
-	return 0
+	t.Fatal("redis-server did not start")
+	return 0, nil
 }
 
 func TestTLS(t *testing.T) {
 	cert := tlstest.New(t)
-	port := startTLSRedis(t, cert)
+	port, _ := startRedis(t, cert)
 	key := adaptertest.UniqueKey("tls")
 	newClient := func() redis.UniversalClient {
 		c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), TLSConfig: cert.Client})
