@@ -57,12 +57,15 @@ type Adapter struct {
 	sub    *subscription // the adapter's own (see subscription.go)
 	reader *loop.Loop    // reads ps or sub, once subscribed
 
+	pub *publisher // the adapter's own publishing connection; nil: go-redis's pipelines
+
 	connected  atomic.Bool
 	reconnects atomic.Uint64
 }
 
 var (
 	_ eventsync.Adapter       = (*Adapter)(nil)
+	_ eventsync.Pipeliner     = (*Adapter)(nil)
 	_ eventsync.StateReporter = (*Adapter)(nil)
 	_ eventsync.LoggerSetter  = (*Adapter)(nil)
 )
@@ -71,6 +74,9 @@ var (
 // *redis.ClusterClient or failover client). Close never closes that client.
 func New(client redis.UniversalClient, key string) *Adapter {
 	a := &Adapter{client: client, key: key}
+	if opt := leanOptions(client); opt != nil {
+		a.pub = &publisher{opt: opt, key: key}
+	}
 	a.log.Store(slog.Default())
 	return a
 }
@@ -206,35 +212,75 @@ func payloadBytes(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
-// Publish implements eventsync.Adapter: the whole batch goes in one pipeline,
-// one round trip.
+// Publish implements eventsync.Adapter: the whole batch goes out in one
+// write (one pipeline on go-redis), and it returns once Redis answered every
+// PUBLISH of it.
 func (a *Adapter) Publish(ctx context.Context, msgs ...[]byte) error {
-	a.mu.Lock()
-	closed := a.closed
-	a.mu.Unlock()
-	if closed {
-		return fmt.Errorf("redissync: publish: %w", eventsync.ErrClosed)
+	if err := a.usable(); err != nil {
+		return err
 	}
-	if len(msgs) == 1 {
-		if err := a.client.Publish(ctx, a.key, msgs[0]).Err(); err != nil {
-			return fmt.Errorf("redissync: publish: %w", err)
+	var err error
+	switch {
+	case a.pub != nil:
+		err = a.pub.publish(ctx, msgs)
+	case len(msgs) == 1:
+		err = a.client.Publish(ctx, a.key, msgs[0]).Err()
+	default:
+		pipe := a.client.Pipeline()
+		for _, m := range msgs {
+			pipe.Publish(ctx, a.key, m)
 		}
-		return nil
+		_, err = pipe.Exec(ctx)
 	}
-	pipe := a.client.Pipeline()
-	for _, m := range msgs {
-		pipe.Publish(ctx, a.key, m)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err != nil {
 		return fmt.Errorf("redissync: publish %d messages: %w", len(msgs), err)
 	}
 	return nil
 }
 
-// Close implements eventsync.Adapter. Publish is synchronous, so there is
-// nothing to flush: it ends the subscription and closes the client if the
-// adapter created it.
-func (a *Adapter) Close(context.Context) error {
+// Send implements eventsync.Pipeliner: it writes the batch without waiting
+// for Redis's replies, which Confirm reads. After a lost connection it fails
+// until a Publish succeeds. With go-redis's pipelines (Cluster, Sentinel) it
+// is Publish.
+func (a *Adapter) Send(ctx context.Context, msgs ...[]byte) error {
+	if a.pub == nil {
+		return a.Publish(ctx, msgs...)
+	}
+	if err := a.usable(); err != nil {
+		return err
+	}
+	if _, _, err := a.pub.send(ctx, msgs, false); err != nil {
+		return fmt.Errorf("redissync: publish %d messages: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// Confirm implements eventsync.Pipeliner: it returns once Redis answered
+// every PUBLISH sent before the call.
+func (a *Adapter) Confirm(ctx context.Context) error {
+	if a.pub == nil {
+		return a.usable() // Send was Publish
+	}
+	if err := a.pub.confirmSent(ctx); err != nil {
+		return fmt.Errorf("redissync: publish: confirm: %w", err)
+	}
+	return nil
+}
+
+// usable fails after Close.
+func (a *Adapter) usable() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return fmt.Errorf("redissync: publish: %w", eventsync.ErrClosed)
+	}
+	return nil
+}
+
+// Close implements eventsync.Adapter: it waits (as long as ctx lets it) for
+// Redis to answer what was sent and not confirmed, ends the subscription,
+// and closes the client if the adapter created it.
+func (a *Adapter) Close(ctx context.Context) error {
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
@@ -256,6 +302,11 @@ func (a *Adapter) Close(context.Context) error {
 		reader.Wait()
 	}
 	a.connected.Store(false)
+	if a.pub != nil {
+		if err := a.pub.close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("redissync: close: confirm what was sent: %w", err))
+		}
+	}
 	if a.ownsConn {
 		if err := a.client.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("redissync: close client: %w", err))

@@ -114,10 +114,9 @@ func (s *subscription) stop() {
 	}
 }
 
-// dial connects with the client's dialer (so TLS and timeouts are the
-// client's), authenticates, names the connection and subscribes.
+// dial connects, authenticates, names the connection and subscribes.
 func (s *subscription) dial(ctx context.Context) (*bufio.Reader, error) {
-	nc, err := s.opt.Dialer(ctx, s.opt.Network, s.opt.Addr)
+	nc, deadline, err := dialRedis(ctx, s.opt)
 	if err != nil {
 		return nil, err
 	}
@@ -132,14 +131,9 @@ func (s *subscription) dial(ctx context.Context) (*bufio.Reader, error) {
 	}
 	s.nc = nc
 	s.mu.Unlock()
-	deadline := time.Now().Add(max(s.opt.DialTimeout, 5*time.Second))
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	_ = nc.SetDeadline(deadline)
 	ic := &idleConn{Conn: nc, idle: s.idle, armed: deadline} // armed in the future: the handshake's deadline holds
 	r := bufio.NewReaderSize(ic, 64<<10)
-	if err := s.handshake(ctx, nc, r); err != nil {
+	if err := s.subscribe(ctx, nc, r); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -148,37 +142,9 @@ func (s *subscription) dial(ctx context.Context) (*bufio.Reader, error) {
 	return r, nil
 }
 
-func (s *subscription) handshake(ctx context.Context, nc net.Conn, r *bufio.Reader) error {
-	user, pass, err := credentials(ctx, s.opt)
-	if err != nil {
-		return fmt.Errorf("credentials: %w", err)
-	}
-	var cmds [][]string
-	switch {
-	case pass != "" && user != "":
-		cmds = append(cmds, []string{"AUTH", user, pass})
-	case pass != "":
-		cmds = append(cmds, []string{"AUTH", pass})
-	}
-	if s.opt.ClientName != "" {
-		cmds = append(cmds, []string{"CLIENT", "SETNAME", s.opt.ClientName})
-	}
-	var buf []byte
-	for _, c := range cmds {
-		buf = appendCommand(buf, c...)
-	}
-	buf = appendCommand(buf, "SUBSCRIBE", s.key)
-	if _, err := nc.Write(buf); err != nil {
+func (s *subscription) subscribe(ctx context.Context, nc net.Conn, r *bufio.Reader) error {
+	if err := handshake(ctx, s.opt, nc, r, "SUBSCRIBE", s.key); err != nil {
 		return err
-	}
-	for _, c := range cmds {
-		line, err := readLine(r)
-		if err != nil {
-			return err
-		}
-		if len(line) == 0 || line[0] != '+' { // the error, never the command: it may hold the password
-			return fmt.Errorf("%s: %s", c[0], line)
-		}
 	}
 	kind, err := s.readPush(r)
 	if err != nil {
@@ -188,18 +154,6 @@ func (s *subscription) handshake(ctx context.Context, nc net.Conn, r *bufio.Read
 		return fmt.Errorf("SUBSCRIBE: got %q", kind)
 	}
 	return nil
-}
-
-// credentials resolves the password as go-redis does for a new connection.
-func credentials(ctx context.Context, opt *redis.Options) (user, pass string, err error) {
-	switch {
-	case opt.CredentialsProviderContext != nil:
-		return opt.CredentialsProviderContext(ctx)
-	case opt.CredentialsProvider != nil:
-		user, pass = opt.CredentialsProvider()
-		return user, pass, nil
-	}
-	return opt.Username, opt.Password, nil
 }
 
 // read delivers messages until the connection fails.
@@ -253,103 +207,6 @@ func internKind(b []byte) string {
 		}
 	}
 	return string(b)
-}
-
-// readLine returns a line without its CRLF; it is valid until the next read.
-func readLine(r *bufio.Reader) ([]byte, error) {
-	line, err := r.ReadSlice('\n')
-	if err != nil {
-		return nil, err
-	}
-	if len(line) < 2 || line[len(line)-2] != '\r' {
-		return nil, fmt.Errorf("malformed line %q", line)
-	}
-	return line[:len(line)-2], nil
-}
-
-// readBulk reads a bulk string (or an integer, as in a subscribe
-// confirmation). With keep it returns a copy the caller owns, else the bytes
-// in the reader's buffer (valid until its next read) when they fit there, or
-// nil.
-func readBulk(r *bufio.Reader, keep bool) ([]byte, error) {
-	line, err := readLine(r)
-	if err != nil {
-		return nil, err
-	}
-	if len(line) > 0 && line[0] == ':' {
-		return line[1:], nil
-	}
-	if len(line) == 0 || line[0] != '$' {
-		return nil, fmt.Errorf("unexpected element %q", line)
-	}
-	n, err := strconv.Atoi(string(line[1:]))
-	if err != nil || n < -1 || n > maxBulk {
-		return nil, fmt.Errorf("bad bulk length %q", line)
-	}
-	if n == -1 {
-		return nil, nil
-	}
-	var b []byte
-	switch {
-	case keep:
-		b = make([]byte, n)
-		if _, err := readFull(r, b); err != nil {
-			return nil, err
-		}
-	case n+2 <= r.Size():
-		// Peek the CRLF too: a later Peek could slide the buffer under b.
-		if b, err = r.Peek(n + 2); err != nil {
-			return nil, err
-		}
-		if b[n] != '\r' || b[n+1] != '\n' {
-			return nil, errors.New("bulk string without CRLF")
-		}
-		_, _ = r.Discard(n + 2)
-		return b[:n], nil
-	default:
-		if _, err := r.Discard(n); err != nil {
-			return nil, err
-		}
-	}
-	cr, err := r.ReadByte()
-	if err != nil {
-		return nil, err
-	}
-	lf, err := r.ReadByte()
-	if err != nil {
-		return nil, err
-	}
-	if cr != '\r' || lf != '\n' {
-		return nil, errors.New("bulk string without CRLF")
-	}
-	return b, nil
-}
-
-func readFull(r *bufio.Reader, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		k, err := r.Read(b[n:])
-		n += k
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-// appendCommand appends a command as a RESP array of bulk strings.
-func appendCommand(buf []byte, args ...string) []byte {
-	buf = append(buf, '*')
-	buf = strconv.AppendInt(buf, int64(len(args)), 10)
-	buf = append(buf, "\r\n"...)
-	for _, a := range args {
-		buf = append(buf, '$')
-		buf = strconv.AppendInt(buf, int64(len(a)), 10)
-		buf = append(buf, "\r\n"...)
-		buf = append(buf, a...)
-		buf = append(buf, "\r\n"...)
-	}
-	return buf
 }
 
 // idleConn is the subscription's connection as its reader sees it: a read
