@@ -179,4 +179,3 @@ func appendCommand(buf []byte, args ...string) []byte {
 	}
 	return buf
 }
-
