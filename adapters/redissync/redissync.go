@@ -18,6 +18,17 @@
 // Stats.Reconnects and logged. Publishing is safe across outages: events wait
 // in the Sync's outbox and go out after Redis returns. A batch that failed
 // midway is retried whole, so an outage can duplicate a few events.
+//
+// With a plain client (redis://, rediss://, or a *redis.Client given to New)
+// the adapter speaks to Redis on two connections of its own, made with the
+// client's dialer, TLS settings, password and client name: one subscribes,
+// read without go-redis's per-message costs (subscription.go), and one
+// publishes, pipelined (publisher.go); the pool options do not apply to
+// them, ReadTimeout and WriteTimeout do to publishing. A silent
+// subscription sends a PING after 30 s and counts a server that does not
+// answer within another 30 s as lost. Sentinel and Cluster clients, and
+// clients with an OnConnect hook or streaming credentials, subscribe and
+// publish through go-redis.
 package redissync
 
 import (

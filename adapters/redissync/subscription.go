@@ -50,8 +50,9 @@ var idleTimeout = 30 * time.Second
 // (proto-max-bulk-len) defaults to 512 MB.
 const maxBulk = 512 << 20
 
-// leanOptions returns the options of client when a subscription can serve
-// it, nil when go-redis's PubSub must.
+// leanOptions returns the options of client when the adapter's own
+// connections (a subscription and a publisher) can serve it, nil when
+// go-redis must.
 func leanOptions(client redis.UniversalClient) *redis.Options {
 	c, ok := client.(*redis.Client)
 	if !ok {
