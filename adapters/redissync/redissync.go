@@ -161,9 +161,9 @@ func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 	}
 	if opt := leanOptions(a.client); opt != nil {
 		sub := &subscription{opt: opt, key: a.key, deliver: deliver, a: a, idle: idleTimeout}
-		r, err := sub.start(ctx)
+		r, err := sub.dial(ctx) // returns once Redis confirmed the SUBSCRIBE
 		if err != nil {
-			return err
+			return fmt.Errorf("redissync: subscribe %q: %w", a.key, err)
 		}
 		a.connected.Store(true)
 		a.sub = sub

@@ -65,15 +65,6 @@ func leanOptions(client redis.UniversalClient) *redis.Options {
 	return opt
 }
 
-// start dials and subscribes; it returns once Redis confirmed the SUBSCRIBE.
-func (s *subscription) start(ctx context.Context) (*bufio.Reader, error) {
-	r, err := s.dial(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("redissync: subscribe %q: %w", s.key, err)
-	}
-	return r, nil
-}
-
 // run reads until ctx ends, reconnecting with backoff after a lost
 // connection.
 func (s *subscription) run(ctx context.Context, r *bufio.Reader) {
