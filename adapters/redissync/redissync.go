@@ -23,8 +23,9 @@
 // the adapter speaks to Redis on two connections of its own, made with the
 // client's dialer, TLS settings, password and client name: one subscribes,
 // read without go-redis's per-message costs (subscription.go), and one
-// publishes, pipelined (publisher.go); the pool options do not apply to
-// them, ReadTimeout and WriteTimeout do to publishing. A silent
+// publishes, pipelined (publisher.go); the pool options and hooks added
+// with AddHook do not apply to them, ReadTimeout and WriteTimeout do to
+// publishing. A silent
 // subscription sends a PING after 30 s and counts a server that does not
 // answer within another 30 s as lost. Sentinel and Cluster clients, and
 // clients with an OnConnect hook or streaming credentials, subscribe and
