@@ -25,11 +25,10 @@
 // read without go-redis's per-message costs (subscription.go), and one
 // publishes, pipelined (publisher.go); the pool options and hooks added
 // with AddHook do not apply to them, ReadTimeout and WriteTimeout do to
-// publishing. A silent
-// subscription sends a PING after 30 s and counts a server that does not
-// answer within another 30 s as lost. Sentinel and Cluster clients, and
-// clients with an OnConnect hook or streaming credentials, subscribe and
-// publish through go-redis.
+// publishing. A silent subscription sends a PING after 30 s and counts a
+// server that does not answer within another 30 s as lost. Sentinel and
+// Cluster clients, and clients with an OnConnect hook or streaming
+// credentials, subscribe and publish through go-redis.
 package redissync
 
 import (
