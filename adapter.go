@@ -34,6 +34,7 @@ type AdapterState struct {
 	Connected  bool   // the subscription is live now
 	Reconnects uint64 // how often the connection was re-established
 	Malformed  uint64 // messages the adapter refused itself (a wrong content type, say)
+	Oversized  uint64 // messages over the SizeLimiter limit, skipped unread
 	// ResumeGaps counts resumptions that could not start right after the last
 	// message delivered (it was overwritten), so messages may have been missed.
 	ResumeGaps uint64
@@ -43,6 +44,15 @@ type AdapterState struct {
 // Sync copies it into Stats and Health.
 type StateReporter interface {
 	State() AdapterState
+}
+
+// SizeLimiter is implemented by adapters that can skip a received message
+// over the limit without reading it into memory (Redis: the length comes
+// before the payload), so that a huge message costs no huge allocation. The
+// Sync calls SetMaxMessageBytes with Options.MaxMessageBytes once, before
+// Subscribe; the adapter counts what it skips in AdapterState.Oversized.
+type SizeLimiter interface {
+	SetMaxMessageBytes(n int)
 }
 
 // EchoSkipper is implemented by adapters that can ask the broker not to

@@ -261,6 +261,9 @@ func Configure(em Emitter, opts Options) (*Sync, error) {
 	if ls, ok := s.adapter.(LoggerSetter); ok {
 		ls.SetLogger(s.log)
 	}
+	if sl, ok := s.adapter.(SizeLimiter); ok {
+		sl.SetMaxMessageBytes(opts.MaxMessageBytes)
+	}
 	if es, ok := s.adapter.(EchoSkipper); ok && !opts.RoundTrip {
 		es.SkipEcho()
 	}
@@ -392,6 +395,7 @@ func (s *Sync) Stats() Stats {
 		as := r.State()
 		st.Reconnects, st.Connected = as.Reconnects, st.Ready && as.Connected
 		st.Malformed += as.Malformed
+		st.Oversized += as.Oversized
 		st.ResumeGaps = as.ResumeGaps
 	}
 	return st

@@ -72,6 +72,8 @@ type Adapter struct {
 
 	connected  atomic.Bool
 	reconnects atomic.Uint64
+	maxBytes   atomic.Int64  // SetMaxMessageBytes; 0: Redis's own limit
+	oversized  atomic.Uint64 // payloads over maxBytes, skipped unread
 }
 
 var (
@@ -79,6 +81,7 @@ var (
 	_ eventsync.Pipeliner     = (*Adapter)(nil)
 	_ eventsync.StateReporter = (*Adapter)(nil)
 	_ eventsync.LoggerSetter  = (*Adapter)(nil)
+	_ eventsync.SizeLimiter   = (*Adapter)(nil)
 )
 
 // New returns an adapter on an existing client (a *redis.Client,
@@ -144,7 +147,20 @@ func (a *Adapter) SetLogger(l *slog.Logger) { a.log.Store(l) }
 
 // State implements eventsync.StateReporter.
 func (a *Adapter) State() eventsync.AdapterState {
-	return eventsync.AdapterState{Connected: a.connected.Load(), Reconnects: a.reconnects.Load()}
+	return eventsync.AdapterState{Connected: a.connected.Load(), Reconnects: a.reconnects.Load(), Oversized: a.oversized.Load()}
+}
+
+// SetMaxMessageBytes implements eventsync.SizeLimiter for subscriptions made
+// after it: the adapter's own reader skips longer payloads without reading
+// them into memory (go-redis's PubSub reads everything; the Sync drops it).
+func (a *Adapter) SetMaxMessageBytes(n int) { a.maxBytes.Store(int64(n)) }
+
+// skipped counts a payload over the limit, and logs the 1st, 2nd, 4th, 8th...
+// so that a flood of them cannot flood the log.
+func (a *Adapter) skipped() {
+	if n := a.oversized.Add(1); n&(n-1) == 0 {
+		a.log.Load().Warn("redissync: received message over the size limit skipped", "key", a.key, "limit", a.maxBytes.Load(), "skipped", n)
+	}
 }
 
 // Subscribe implements eventsync.Adapter. It returns once Redis confirmed the
@@ -160,7 +176,11 @@ func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 		return errors.New("redissync: subscribe: already subscribed")
 	}
 	if opt := leanOptions(a.client); opt != nil {
-		sub := &subscription{opt: opt, key: a.key, deliver: deliver, a: a, idle: idleTimeout}
+		limit := int(a.maxBytes.Load())
+		if limit <= 0 {
+			limit = maxBulk
+		}
+		sub := &subscription{opt: opt, key: a.key, deliver: deliver, a: a, idle: idleTimeout, limit: limit}
 		r, err := sub.dial(ctx) // returns once Redis confirmed the SUBSCRIBE
 		if err != nil {
 			return fmt.Errorf("redissync: subscribe %q: %w", a.key, err)

@@ -298,3 +298,23 @@ func TestPassword(t *testing.T) {
 		synctest.PublishReceiveClose(t, a)
 	}
 }
+
+// A message over the Sync's MaxMessageBytes is skipped by the adapter's
+// reader without being read into memory, counted as Oversized, and what
+// follows it arrives.
+func TestOversizedSkippedUnread(t *testing.T) {
+	u := redisURL(t)
+	key := adaptertest.UniqueKey("oversized")
+	sub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key, MaxMessageBytes: 4096})
+	pub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	if err := adminClient(t, u).Publish(context.Background(), key, strings.Repeat("x", 2<<20)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	pub.EmitSeq(t, 0, 1)
+	sub.Got.WaitN(t, 1, 30*time.Second)
+	// Dispatched is counted after the listener ran: wait for it too.
+	st := synctest.WaitStats(t, sub.Sync, 10*time.Second, "the skip counted", func(s eventsync.Stats) bool { return s.Oversized == 1 && s.Dispatched == 1 })
+	if st.Received != 1 || st.Malformed != 0 {
+		t.Fatalf("stats: %+v", st)
+	}
+}

@@ -95,11 +95,15 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 	return line[:len(line)-2], nil
 }
 
+// errOversized says that readBulk skipped a bulk string it was to keep
+// because it is longer than the limit: nothing was allocated for it.
+var errOversized = errors.New("bulk string over the size limit skipped")
+
 // readBulk reads a bulk string (or an integer, as in a subscribe
-// confirmation). With keep it returns a copy the caller owns, else the bytes
-// in the reader's buffer (valid until its next read) when they fit there, or
-// nil.
-func readBulk(r *bufio.Reader, keep bool) ([]byte, error) {
+// confirmation). With keep it returns a copy the caller owns (or
+// errOversized past limit), else the bytes in the reader's buffer (valid
+// until its next read) when they fit there, or nil.
+func readBulk(r *bufio.Reader, keep bool, limit int) ([]byte, error) {
 	line, err := readLine(r)
 	if err != nil {
 		return nil, err
@@ -117,6 +121,10 @@ func readBulk(r *bufio.Reader, keep bool) ([]byte, error) {
 	if n == -1 {
 		return nil, nil
 	}
+	var skipped error
+	if keep && n > limit {
+		keep, skipped = false, errOversized
+	}
 	var b []byte
 	switch {
 	case keep:
@@ -133,6 +141,9 @@ func readBulk(r *bufio.Reader, keep bool) ([]byte, error) {
 			return nil, errors.New("bulk string without CRLF")
 		}
 		_, _ = r.Discard(n + 2)
+		if skipped != nil {
+			return nil, skipped
+		}
 		return b[:n], nil
 	default:
 		if _, err := r.Discard(n); err != nil {
@@ -150,7 +161,7 @@ func readBulk(r *bufio.Reader, keep bool) ([]byte, error) {
 	if cr != '\r' || lf != '\n' {
 		return nil, errors.New("bulk string without CRLF")
 	}
-	return b, nil
+	return b, skipped
 }
 
 func readFull(r *bufio.Reader, b []byte) (int, error) {

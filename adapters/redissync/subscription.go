@@ -33,6 +33,7 @@ type subscription struct {
 	deliver func([]byte)
 	a       *Adapter      // for the log, connected and reconnects
 	idle    time.Duration // idleTimeout when subscribed
+	limit   int           // longest payload delivered; longer ones are skipped unread
 
 	mu     sync.Mutex
 	nc     net.Conn // the current connection; closed by stop to end a read
@@ -171,7 +172,7 @@ func (s *subscription) readPush(r *bufio.Reader) (string, error) {
 	if err != nil || n < 1 {
 		return "", fmt.Errorf("unexpected reply %q", line)
 	}
-	kindBytes, err := readBulk(r, false)
+	kindBytes, err := readBulk(r, false, 0)
 	if err != nil {
 		return "", err
 	}
@@ -179,11 +180,13 @@ func (s *subscription) readPush(r *bufio.Reader) (string, error) {
 	for i := 1; i < n; i++ {
 		// A message is [message, channel, payload]: only the payload is kept.
 		keep := kind == "message" && i == 2
-		b, err := readBulk(r, keep)
-		if err != nil {
+		b, err := readBulk(r, keep, s.limit)
+		switch {
+		case errors.Is(err, errOversized):
+			s.a.skipped()
+		case err != nil:
 			return "", err
-		}
-		if keep {
+		case keep:
 			s.deliver(b)
 		}
 	}

@@ -11,14 +11,21 @@ import (
 )
 
 // The reader must find every message whatever the reads' sizes: Redis's
-// writes and the kernel split the stream anywhere.
+// writes and the kernel split the stream anywhere. Payloads over the limit
+// are skipped and counted, and the stream goes on after them.
 func TestSubscriptionReadsSplitStream(t *testing.T) {
+	const limit = 500
 	var stream []byte
 	var want [][]byte
+	over := 0
 	for i := range 2000 {
 		payload := bytes.Repeat([]byte{byte('a' + i%26)}, i%700)
 		payload = append(payload, fmt.Sprintf("\r\n#%d", i)...) // CRLF inside a payload is data
-		want = append(want, payload)
+		if len(payload) > limit {
+			over++
+		} else {
+			want = append(want, payload)
+		}
 		stream = appendCommand(stream, "message", "some-channel", string(payload))
 		if i%100 == 0 {
 			stream = append(stream, "*2\r\n$4\r\npong\r\n$0\r\n\r\n"...)
@@ -31,10 +38,14 @@ func TestSubscriptionReadsSplitStream(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var got [][]byte
-			s := &subscription{deliver: func(b []byte) { got = append(got, b) }}
+			a := New(nil, "k")
+			s := &subscription{deliver: func(b []byte) { got = append(got, b) }, a: a, limit: limit}
 			err := s.read(bufio.NewReaderSize(r(bytes.NewReader(stream)), 64<<10))
 			if err != io.EOF {
 				t.Fatalf("read ended with %v, want EOF", err)
+			}
+			if n := a.State().Oversized; n != uint64(over) {
+				t.Fatalf("counted %d payloads over the limit, want %d", n, over)
 			}
 			if len(got) != len(want) {
 				t.Fatalf("got %d messages, want %d", len(got), len(want))
@@ -65,7 +76,7 @@ func TestSubscriptionRefusesMalformedStream(t *testing.T) {
 		"*3\r\n#7\r\n",
 	} {
 		delivered := 0
-		s := &subscription{deliver: func([]byte) { delivered++ }}
+		s := &subscription{deliver: func([]byte) { delivered++ }, limit: maxBulk}
 		err := s.read(bufio.NewReader(bytes.NewReader([]byte(stream))))
 		if err == nil || errors.Is(err, io.EOF) || delivered != 0 {
 			t.Errorf("%q: read ended with %v after %d deliveries, want an error naming the fault", stream, err, delivered)
