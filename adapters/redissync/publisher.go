@@ -55,10 +55,10 @@ func (p *publisher) send(ctx context.Context, msgs [][]byte, redial bool) (*pubC
 	if p.closed {
 		return nil, 0, eventsync.ErrClosed
 	}
+	if p.lost && !redial {
+		return nil, 0, errLost
+	}
 	if p.conn == nil {
-		if p.lost && !redial {
-			return nil, 0, errLost
-		}
 		c, err := p.dial(ctx)
 		if err != nil {
 			return nil, 0, err

@@ -318,3 +318,44 @@ func TestOversizedSkippedUnread(t *testing.T) {
 		t.Fatalf("stats: %+v", st)
 	}
 }
+
+// The Pipeliner rule on a lost connection: once the publishing connection
+// is gone, Confirm fails, and so does Send until a Publish (on a new
+// connection) succeeds; then both work again.
+func TestPipelinerAfterLostConnection(t *testing.T) {
+	u := redisURL(t)
+	name := adaptertest.UniqueKey("pipe")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, err := eventsync.Open(ctx, withName(u, name), adaptertest.UniqueKey("pipe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	p := a.(eventsync.Pipeliner)
+	if err := p.Send(ctx, []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Confirm(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := killClients(t, adminClient(t, u), name, false); n != 1 {
+		t.Fatalf("killed %d publishing connections, want 1", n)
+	}
+	_ = p.Send(ctx, []byte("2")) // may still reach the kernel's buffer
+	if err := p.Confirm(ctx); err == nil {
+		t.Fatal("Confirm succeeded on a killed connection")
+	}
+	if err := p.Send(ctx, []byte("3")); err == nil {
+		t.Fatal("Send succeeded after a lost connection, before any Publish")
+	}
+	if err := a.Publish(ctx, []byte("4")); err != nil {
+		t.Fatalf("Publish on a new connection: %v", err)
+	}
+	if err := p.Send(ctx, []byte("5")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Confirm(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
