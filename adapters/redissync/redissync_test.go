@@ -242,7 +242,7 @@ func TestUnreachableRedisSurfacesInErr(t *testing.T) {
 // disconnected, and resubscribes once the server runs again.
 func TestHungServerNoticed(t *testing.T) {
 	t.Cleanup(redissync.SetIdleTimeout(200 * time.Millisecond)) // after the replicas close
-	port, server := startRedis(t, nil)
+	port, server := startRedis(t, 0, nil)
 	u := fmt.Sprintf("redis://127.0.0.1:%d", port)
 	key := adaptertest.UniqueKey("hung")
 	sub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
@@ -278,7 +278,7 @@ func TestConformanceGoRedisPubSub(t *testing.T) {
 // A Redis with a password: the subscription authenticates as go-redis does,
 // and a wrong password fails Subscribe with Redis's error, never the password.
 func TestPassword(t *testing.T) {
-	port, _ := startRedis(t, nil, "--requirepass", "s3cret-pw")
+	port, _ := startRedis(t, 0, nil, "--requirepass", "s3cret-pw")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	wrong, err := eventsync.Open(ctx, fmt.Sprintf("redis://:not-it-pw@127.0.0.1:%d", port), "k")
@@ -358,4 +358,34 @@ func TestPipelinerAfterLostConnection(t *testing.T) {
 	if err := p.Confirm(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Redis restarts: the subscription comes back by itself, and every event
+// emitted while Redis was down waits in the outbox and is published after
+// it, none dropped. (Whether a subscriber sees those depends on whether it
+// resubscribed first: Redis pub/sub is at most once.)
+func TestRedisRestart(t *testing.T) {
+	port, server := startRedis(t, 0, nil)
+	u := fmt.Sprintf("redis://127.0.0.1:%d", port)
+	key := adaptertest.UniqueKey("restart")
+	sub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	pub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	pub.EmitSeq(t, 0, 100)
+	sub.Got.WaitN(t, 100, 30*time.Second)
+	if err := server.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = server.Wait()
+	synctest.WaitStats(t, sub.Sync, 30*time.Second, "the loss noticed", func(s eventsync.Stats) bool { return !s.Connected })
+	pub.EmitSeq(t, 100, 200) // Redis is down
+	startRedis(t, port, nil)
+	synctest.WaitStats(t, sub.Sync, 30*time.Second, "resubscribed", func(s eventsync.Stats) bool { return s.Connected && s.Reconnects == 1 })
+	synctest.WaitStats(t, pub.Sync, 30*time.Second, "the outbox published", func(s eventsync.Stats) bool {
+		return s.Published == 200 && s.QueueLength == 0 && s.Dropped == 0
+	})
+	pub.EmitSeq(t, 200, 300)
+	sub.Got.Wait(t, 30*time.Second, "the events after the restart", func(evs []eventsync.Event) bool {
+		n := synctest.SeqNumbers(evs)
+		return len(n) > 0 && n[len(n)-1] == 299
+	})
 }

@@ -19,20 +19,22 @@ import (
 	"github.com/eventsync/eventsync/internal/tlstest"
 )
 
-// startRedis runs a redis-server of the test's own on a free port, plain or,
-// with cert, TLS-only with that self-signed certificate, for the length of
-// the test; extra are more of its options.
-func startRedis(t *testing.T, cert *tlstest.Cert, extra ...string) (port int, server *os.Process) {
+// startRedis runs a redis-server of the test's own on port (0: a free one),
+// plain or, with cert, TLS-only with that self-signed certificate, for the
+// length of the test; extra are more of its options.
+func startRedis(t *testing.T, port int, cert *tlstest.Cert, extra ...string) (int, *os.Process) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		brokertest.Missing(t, "redis-server", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if port == 0 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
 	}
-	port = ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	args := []string{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir(), "--port", fmt.Sprint(port)}
 	if cert != nil {
 		args = append(args[:len(args)-1], "0", "--tls-port", fmt.Sprint(port), "--tls-cert-file", cert.CertFile,
@@ -55,7 +57,7 @@ func startRedis(t *testing.T, cert *tlstest.Cert, extra ...string) (port int, se
 
 func TestTLS(t *testing.T) {
 	cert := tlstest.New(t)
-	port, _ := startRedis(t, cert)
+	port, _ := startRedis(t, 0, cert)
 	key := adaptertest.UniqueKey("tls")
 	newClient := func() redis.UniversalClient {
 		c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), TLSConfig: cert.Client})
