@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"time"
@@ -129,7 +130,7 @@ func readBulk(r *bufio.Reader, keep bool, limit int) ([]byte, error) {
 	switch {
 	case keep:
 		b = make([]byte, n)
-		if _, err := readFull(r, b); err != nil {
+		if _, err := io.ReadFull(r, b); err != nil {
 			return nil, err
 		}
 	case n+2 <= r.Size():
@@ -162,18 +163,6 @@ func readBulk(r *bufio.Reader, keep bool, limit int) ([]byte, error) {
 		return nil, errors.New("bulk string without CRLF")
 	}
 	return b, skipped
-}
-
-func readFull(r *bufio.Reader, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		k, err := r.Read(b[n:])
-		n += k
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }
 
 // appendCommand appends a command as a RESP array of bulk strings.
