@@ -78,8 +78,7 @@ func (p *publisher) send(ctx context.Context, msgs [][]byte, redial bool) (*pubC
 		p.buf = nil // do not keep what one batch of large messages needed
 	}
 	if err != nil {
-		p.conn, p.lost = nil, true // as lose, under the lock held
-		c.nc.Close()
+		p.loseLocked(c)
 		return nil, 0, err
 	}
 	return c, c.sent.Add(uint64(len(msgs))), nil
@@ -119,10 +118,15 @@ func (p *publisher) confirm(ctx context.Context, c *pubConn, target uint64) erro
 // lose drops c: from now on Send and Confirm fail until a Publish succeeds.
 func (p *publisher) lose(c *pubConn) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.loseLocked(c)
+}
+
+// loseLocked is lose for a caller that holds p.mu.
+func (p *publisher) loseLocked(c *pubConn) {
 	if p.conn == c {
 		p.conn, p.lost = nil, true
 	}
-	p.mu.Unlock()
 	c.nc.Close()
 }
 

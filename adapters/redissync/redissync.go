@@ -68,7 +68,8 @@ type Adapter struct {
 	sub    *subscription // the adapter's own (see subscription.go)
 	reader *loop.Loop    // reads ps or sub, once subscribed
 
-	pub *publisher // the adapter's own publishing connection; nil: go-redis's pipelines
+	lean *redis.Options // the client's options when its own connections serve it (leanOptions); nil: go-redis
+	pub  *publisher     // the adapter's own publishing connection when lean is set
 
 	connected  atomic.Bool
 	reconnects atomic.Uint64
@@ -87,9 +88,9 @@ var (
 // New returns an adapter on an existing client (a *redis.Client,
 // *redis.ClusterClient or failover client). Close never closes that client.
 func New(client redis.UniversalClient, key string) *Adapter {
-	a := &Adapter{client: client, key: key}
-	if opt := leanOptions(client); opt != nil {
-		a.pub = &publisher{opt: opt, key: key}
+	a := &Adapter{client: client, key: key, lean: leanOptions(client)}
+	if a.lean != nil {
+		a.pub = &publisher{opt: a.lean, key: key}
 	}
 	a.log.Store(slog.Default())
 	return a
@@ -175,12 +176,12 @@ func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 	if a.ps != nil || a.sub != nil {
 		return errors.New("redissync: subscribe: already subscribed")
 	}
-	if opt := leanOptions(a.client); opt != nil {
+	if a.lean != nil {
 		limit := int(a.maxBytes.Load())
 		if limit <= 0 {
 			limit = maxBulk
 		}
-		sub := &subscription{opt: opt, key: a.key, deliver: deliver, a: a, idle: idleTimeout, limit: limit}
+		sub := &subscription{opt: a.lean, key: a.key, deliver: deliver, a: a, idle: idleTimeout, limit: limit}
 		r, err := sub.dial(ctx) // returns once Redis confirmed the SUBSCRIBE
 		if err != nil {
 			return fmt.Errorf("redissync: subscribe %q: %w", a.key, err)
