@@ -112,7 +112,7 @@ func (s *Sync) allowedParams(p map[string]any) Params {
 // backoff until it is sent or Close gives up.
 func (s *Sync) publishLoop() {
 	defer close(s.pubDone)
-	maxBytes := max(4*s.opts.MaxMessageBytes, 4<<20)
+	maxBytes := s.maxBatchBytes()
 	var batch [][]byte
 	var bo backoff.Backoff
 	for {
@@ -150,6 +150,10 @@ func (s *Sync) publishLoop() {
 		clear(batch)
 	}
 }
+
+// maxBatchBytes bounds the bytes the publisher takes from the outbox for one
+// batch (a batch holds at least one message, whatever its size).
+func (s *Sync) maxBatchBytes() int { return max(4*s.opts.MaxMessageBytes, 4<<20) }
 
 // published counts events the broker has: in this order, a reader that sees
 // Published counted sees QueueLength without them.

@@ -13,7 +13,7 @@ import (
 // drop what arrives twice (seq).
 func (s *Sync) pipelineLoop(p Pipeliner) {
 	defer close(s.pubDone)
-	maxBytes := max(4*s.opts.MaxMessageBytes, 4<<20)
+	maxBytes := s.maxBatchBytes()
 	var (
 		sent      [][][]byte // sent, not yet confirmed, oldest first
 		free      [][][]byte // emptied batches, for reuse
