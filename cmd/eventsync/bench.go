@@ -74,7 +74,11 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	res := m.result(*raw)
+	mode := "eventsync"
+	if *raw {
+		mode = "raw"
+	}
+	res := m.result(mode)
 	if *asJSON {
 		b, _ := json.Marshal(res)
 		fmt.Fprintf(stdout, "%s\n", b)
@@ -159,7 +163,7 @@ func (m *meter) wait(ctx context.Context, stderr io.Writer) {
 	}
 }
 
-func (m *meter) result(raw bool) benchResult {
+func (m *meter) result(mode string) benchResult {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	end := m.end
@@ -175,10 +179,6 @@ func (m *meter) result(raw bool) benchResult {
 		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds())
 	}
 	secs := end.Sub(m.start).Seconds()
-	mode := "eventsync"
-	if raw {
-		mode = "raw"
-	}
 	return benchResult{Mode: mode, Events: m.n, Seconds: secs, EventsPerSec: float64(len(lat)) / secs,
 		P50us: pct(0.50), P99us: pct(0.99), Lost: m.n - len(lat)}
 }

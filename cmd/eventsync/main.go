@@ -3,12 +3,15 @@
 //	eventsync tail    --uri U [--key K] [--count N] [--json]
 //	eventsync publish --uri U [--key K] --path P --event E --data JSON [--count N]
 //	eventsync bench   --uri U [--key K] --n N --size B --publishers P [--rate R] [--raw] [--json]
+//	eventsync floor   [--n N] [--rate R] [--json]
 //
 // tail prints each message on the key, one a line; publish sends events as a
 // feathers-sync-compatible replica and exits once they are flushed; bench
 // measures end-to-end events/s and latency between two Syncs in this process,
 // or with --raw between two bare adapters (no App, Sync or serializer), so
-// that the ratio of the two runs is the cost of the sync layer.
+// that the ratio of the two runs is the cost of the sync layer; floor
+// measures one TCP loopback hop at a steady rate, no broker: the latency
+// this machine gives anything at that moment.
 //
 // URIs may carry passwords; the command never prints them.
 package main
@@ -42,7 +45,8 @@ func main() {
 const usage = `usage:
   eventsync tail    --uri U [--key K] [--count N] [--json]
   eventsync publish --uri U [--key K] --path P --event E --data JSON [--count N]
-  eventsync bench   --uri U [--key K] --n N --size B --publishers P [--rate R] [--raw] [--json]`
+  eventsync bench   --uri U [--key K] --n N --size B --publishers P [--rate R] [--raw] [--json]
+  eventsync floor   [--n N] [--rate R] [--json]`
 
 // common are the flags every subcommand has.
 type common struct {
@@ -71,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = publish(ctx, &c, args[1:], stdout, stderr)
 	case "bench":
 		err = bench(ctx, &c, args[1:], stdout, stderr)
+	case "floor":
+		err = floor(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

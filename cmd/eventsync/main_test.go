@@ -94,6 +94,23 @@ func TestBench(t *testing.T) {
 	}
 }
 
+func TestFloor(t *testing.T) {
+	var out, errOut syncBuffer
+	if err := run(context.Background(), []string{"floor", "--n", "2000", "--rate", "20000", "--json"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	var res benchResult
+	if err := json.Unmarshal([]byte(out.String()), &res); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if res.Mode != "floor" || res.Events != 2000 || res.Lost != 0 || res.P50us <= 0 || res.P99us < res.P50us {
+		t.Fatalf("floor result: %+v", res)
+	}
+	if err := run(context.Background(), []string{"floor", "--rate", "0"}, &out, &errOut); err == nil {
+		t.Fatal("floor accepted --rate 0")
+	}
+}
+
 func TestUnreachableBrokerFailsPromptlyWithoutPassword(t *testing.T) {
 	for _, cmd := range []string{"tail", "publish", "bench"} {
 		args := []string{cmd, "--uri", "redis://:hunter2@127.0.0.1:1/?dial_timeout=100ms", "--timeout", "1s", "--path", "todos", "--n", "10"}
