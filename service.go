@@ -25,6 +25,9 @@ type Service struct {
 	path       string
 	impl       any
 	recordType reflect.Type
+	// methods holds each method's func, called with receiver (impl) first:
+	// called as a method value, reflect allocated the receiver on every call.
+	receiver   reflect.Value
 	methods    map[string]reflect.Value
 	eventTypes map[string]reflect.Type // standard and custom events and their data types
 	events     listeners
@@ -92,8 +95,8 @@ func Use(app *App, path string, svc any, opts ...ServiceOption) (*Service, error
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Service{app: app, path: path, impl: svc, methods: make(map[string]reflect.Value)}
 	rv := reflect.ValueOf(svc)
+	s := &Service{app: app, path: path, impl: svc, receiver: rv, methods: make(map[string]reflect.Value)}
 	var inferred reflect.Type
 	for _, shape := range methodShapes {
 		m := rv.MethodByName(shape.name)
@@ -103,7 +106,8 @@ func Use(app *App, path string, svc any, opts ...ServiceOption) (*Service, error
 		if err := checkSignature(m.Type(), shape.id, shape.data); err != nil {
 			return nil, fmt.Errorf("eventsync: use %q: method %s of %T: %w", path, shape.name, svc, err)
 		}
-		s.methods[shape.method] = m
+		fn, _ := rv.Type().MethodByName(shape.name)
+		s.methods[shape.method] = fn.Func
 		if inferred == nil {
 			inferred = m.Type().Out(0)
 			if shape.method == MethodFind {
@@ -257,7 +261,7 @@ func (s *Service) call(ctx context.Context, method string, id, data any, params 
 
 	err := runHooks(ctx, hc, appHooks.Before, svcHooks.Before)
 	if err == nil && hc.Result == nil { // a before hook may answer the call itself
-		hc.Result, err = invoke(ctx, m, hc)
+		hc.Result, err = invoke(ctx, s.receiver, m, hc)
 	}
 	if err == nil {
 		hc.Type = HookAfter
@@ -289,10 +293,11 @@ func runHooks(ctx context.Context, hc *HookContext, lists ...[]Hook) error {
 	return nil
 }
 
-func invoke(ctx context.Context, m reflect.Value, hc *HookContext) (any, error) {
-	t := m.Type()
-	args := make([]reflect.Value, 1, t.NumIn())
-	args[0] = reflect.ValueOf(ctx)
+// invoke calls fn, a method's func, on receiver with what hc holds.
+func invoke(ctx context.Context, receiver, fn reflect.Value, hc *HookContext) (any, error) {
+	t := fn.Type()
+	var buf [5]reflect.Value // receiver, ctx, id, data, params: on the stack
+	args := append(buf[:0], receiver, reflect.ValueOf(ctx))
 	takesID := hc.Method != MethodCreate && hc.Method != MethodFind
 	takesData := hc.Method == MethodCreate || hc.Method == MethodUpdate || hc.Method == MethodPatch
 	for _, p := range []struct {
@@ -309,7 +314,7 @@ func invoke(ctx context.Context, m reflect.Value, hc *HookContext) (any, error) 
 		args = append(args, arg)
 	}
 	args = append(args, reflect.ValueOf(hc.Params))
-	out := m.Call(args)
+	out := fn.Call(args)
 	if err, _ := out[1].Interface().(error); err != nil {
 		return nil, err
 	}
