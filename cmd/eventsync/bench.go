@@ -53,40 +53,126 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 	raw := fs.Bool("raw", false, "bare adapters: no App, Sync or serializer")
 	rate := fs.Float64("rate", 0, "events/s to emit at, evenly spaced (0: as fast as possible); for latency at a steady rate")
 	window := fs.Int("window", 50_000, "as fast as possible: events in flight (emitted, not yet arrived) at most; 0: no bound")
+	rounds := fs.Int("rounds", 1, "from 2: run eventsync and --raw alternately, this many times each, and compare them round by round")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parse(fs, c, args, stderr); err != nil {
 		return err
 	}
-	if *n < 1 || *publishers < 1 {
-		return errors.New("--n and --publishers must be positive")
+	if *n < 1 || *publishers < 1 || *rounds < 1 {
+		return errors.New("--n, --publishers and --rounds must be positive")
 	}
-	if *raw {
-		*window = 0 // the bare adapter's publishing holds back by itself
+	run := func(raw bool) (benchResult, error) {
+		win := *window
+		if raw {
+			win = 0 // the bare adapter's publishing holds back by itself
+		}
+		m := newMeter(*n, *rate, win)
+		defer m.sleeper.close()
+		var err error
+		if raw {
+			err = benchRaw(ctx, c, m, *size, *publishers, stderr)
+		} else {
+			err = benchSync(ctx, c, m, *size, *publishers, stderr)
+		}
+		mode := "eventsync"
+		if raw {
+			mode = "raw"
+		}
+		return m.result(mode), err
 	}
-	m := newMeter(*n, *rate, *window)
-	defer m.sleeper.close()
-	var err error
-	if *raw {
-		err = benchRaw(ctx, c, m, *size, *publishers, stderr)
-	} else {
-		err = benchSync(ctx, c, m, *size, *publishers, stderr)
+	if *rounds > 1 {
+		return benchRounds(*rounds, run, *asJSON, stdout)
 	}
+	res, err := run(*raw)
 	if err != nil {
 		return err
 	}
-	mode := "eventsync"
-	if *raw {
-		mode = "raw"
-	}
-	res := m.result(mode)
 	if *asJSON {
 		b, _ := json.Marshal(res)
 		fmt.Fprintf(stdout, "%s\n", b)
 	} else {
-		fmt.Fprintf(stdout, "%s: %d events in %.2fs: %.0f events/s, p50 %.0fµs, p99 %.0fµs, lost %d\n",
-			res.Mode, res.Events, res.Seconds, res.EventsPerSec, res.P50us, res.P99us, res.Lost)
+		printResult(stdout, res)
 	}
 	return nil
+}
+
+func printResult(w io.Writer, res benchResult) {
+	fmt.Fprintf(w, "%s: %d events in %.2fs: %.0f events/s, p50 %.0fµs, p99 %.0fµs, lost %d\n",
+		res.Mode, res.Events, res.Seconds, res.EventsPerSec, res.P50us, res.P99us, res.Lost)
+}
+
+// roundsResult is what --rounds --json prints: every run, and per round
+// eventsync's figures over the bare adapters' of the same round.
+type roundsResult struct {
+	Eventsync []benchResult `json:"eventsync"`
+	Raw       []benchResult `json:"raw"`
+	P99Ratio  []float64     `json:"p99Ratio"`
+	RateRatio []float64     `json:"rateRatio"`
+}
+
+// benchRounds runs eventsync and the bare adapters alternately. On a machine
+// whose speed drifts from minute to minute (BENCHMARKS.md: p99 at a steady
+// rate varied 10x within an hour), a ratio taken within one round means more
+// than two figures taken apart; the summary gives each ratio's median and
+// range over the rounds.
+func benchRounds(rounds int, run func(raw bool) (benchResult, error), asJSON bool, stdout io.Writer) error {
+	var out roundsResult
+	for range rounds {
+		for _, raw := range []bool{false, true} {
+			res, err := run(raw)
+			if err != nil {
+				return err
+			}
+			if raw {
+				out.Raw = append(out.Raw, res)
+			} else {
+				out.Eventsync = append(out.Eventsync, res)
+			}
+			if !asJSON {
+				printResult(stdout, res)
+			}
+		}
+		es, bare := out.Eventsync[len(out.Eventsync)-1], out.Raw[len(out.Raw)-1]
+		out.P99Ratio = append(out.P99Ratio, es.P99us/max(bare.P99us, 1))
+		out.RateRatio = append(out.RateRatio, es.EventsPerSec/max(bare.EventsPerSec, 1))
+	}
+	if asJSON {
+		b, _ := json.Marshal(out)
+		fmt.Fprintf(stdout, "%s\n", b)
+		return nil
+	}
+	for _, mode := range []struct {
+		name string
+		runs []benchResult
+	}{{"eventsync", out.Eventsync}, {"raw", out.Raw}} {
+		p50 := collect(mode.runs, func(r benchResult) float64 { return r.P50us })
+		p99 := collect(mode.runs, func(r benchResult) float64 { return r.P99us })
+		rate := collect(mode.runs, func(r benchResult) float64 { return r.EventsPerSec })
+		fmt.Fprintf(stdout, "%s, median of %d rounds: %.0f events/s, p50 %.0fµs, p99 %.0fµs (range %.0f-%.0f)\n",
+			mode.name, rounds, median(rate), median(p50), median(p99), p99[0], p99[len(p99)-1])
+	}
+	p99, rate := slices.Sorted(slices.Values(out.P99Ratio)), slices.Sorted(slices.Values(out.RateRatio))
+	fmt.Fprintf(stdout, "eventsync/raw within a round, median: p99 %.2f (range %.2f-%.2f), events/s %.2f (range %.2f-%.2f)\n",
+		median(p99), p99[0], p99[len(p99)-1], median(rate), rate[0], rate[len(rate)-1])
+	return nil
+}
+
+// collect returns f of each result, sorted.
+func collect(runs []benchResult, f func(benchResult) float64) []float64 {
+	v := make([]float64, len(runs))
+	for i, r := range runs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	return v
+}
+
+// median of sorted, non-empty v.
+func median(v []float64) float64 {
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 // meter collects arrival latencies until n arrived or it is stopped.

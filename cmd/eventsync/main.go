@@ -2,14 +2,15 @@
 //
 //	eventsync tail    --uri U [--key K] [--count N] [--json]
 //	eventsync publish --uri U [--key K] --path P --event E --data JSON [--count N]
-//	eventsync bench   --uri U [--key K] --n N --size B --publishers P [--rate R] [--raw] [--json]
+//	eventsync bench   --uri U [--key K] --n N --size B --publishers P [--rate R] [--raw | --rounds N] [--json]
 //	eventsync floor   [--n N] [--rate R] [--json]
 //
 // tail prints each message on the key, one a line; publish sends events as a
 // feathers-sync-compatible replica and exits once they are flushed; bench
 // measures end-to-end events/s and latency between two Syncs in this process,
 // or with --raw between two bare adapters (no App, Sync or serializer), so
-// that the ratio of the two runs is the cost of the sync layer; floor
+// that the ratio of the two runs is the cost of the sync layer (--rounds N
+// runs both alternately and gives the ratio within each round); floor
 // measures one TCP loopback hop at a steady rate, no broker: the latency
 // this machine gives anything at that moment.
 //
@@ -45,7 +46,7 @@ func main() {
 const usage = `usage:
   eventsync tail    --uri U [--key K] [--count N] [--json]
   eventsync publish --uri U [--key K] --path P --event E --data JSON [--count N]
-  eventsync bench   --uri U [--key K] --n N --size B --publishers P [--rate R] [--raw] [--json]
+  eventsync bench   --uri U [--key K] --n N --size B --publishers P [--rate R] [--raw | --rounds N] [--json]
   eventsync floor   [--n N] [--rate R] [--json]`
 
 // common are the flags every subcommand has.

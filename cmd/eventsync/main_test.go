@@ -94,6 +94,37 @@ func TestBench(t *testing.T) {
 	}
 }
 
+func TestBenchRounds(t *testing.T) {
+	var out, errOut syncBuffer
+	args := []string{"bench", "--uri", "mem://rounds", "--n", "2000", "--rate", "20000", "--rounds", "2", "--json"}
+	if err := run(context.Background(), args, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	var res roundsResult
+	if err := json.Unmarshal([]byte(out.String()), &res); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if len(res.Eventsync) != 2 || len(res.Raw) != 2 || len(res.P99Ratio) != 2 || len(res.RateRatio) != 2 {
+		t.Fatalf("rounds result: %+v", res)
+	}
+	for i := range 2 {
+		es, raw := res.Eventsync[i], res.Raw[i]
+		if es.Mode != "eventsync" || raw.Mode != "raw" || es.Lost != 0 || raw.Lost != 0 || es.Events != 2000 || raw.Events != 2000 {
+			t.Fatalf("round %d: %+v / %+v", i, es, raw)
+		}
+		if want := es.P99us / max(raw.P99us, 1); res.P99Ratio[i] != want {
+			t.Fatalf("round %d: p99 ratio %v, want %v", i, res.P99Ratio[i], want)
+		}
+	}
+	var text syncBuffer
+	if err := run(context.Background(), []string{"bench", "--uri", "mem://rounds", "--n", "500", "--rounds", "2"}, &text, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "eventsync/raw within a round, median: p99 ") {
+		t.Fatalf("no summary line: %s", text.String())
+	}
+}
+
 func TestFloor(t *testing.T) {
 	var out, errOut syncBuffer
 	if err := run(context.Background(), []string{"floor", "--n", "2000", "--rate", "20000", "--json"}, &out, &errOut); err != nil {
