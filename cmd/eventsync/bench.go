@@ -61,7 +61,7 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 	if *n < 1 || *publishers < 1 || *rounds < 1 {
 		return errors.New("--n, --publishers and --rounds must be positive")
 	}
-	run := func(raw bool) (benchResult, error) {
+	once := func(raw bool) (benchResult, error) {
 		win := *window
 		if raw {
 			win = 0 // the bare adapter's publishing holds back by itself
@@ -81,9 +81,9 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 		return m.result(mode), err
 	}
 	if *rounds > 1 {
-		return benchRounds(*rounds, run, *asJSON, stdout)
+		return benchRounds(*rounds, once, *asJSON, stdout)
 	}
-	res, err := run(*raw)
+	res, err := once(*raw)
 	if err != nil {
 		return err
 	}
@@ -115,11 +115,11 @@ type roundsResult struct {
 // rate varied 10x within an hour), a ratio taken within one round means more
 // than two figures taken apart; the summary gives each ratio's median and
 // range over the rounds.
-func benchRounds(rounds int, run func(raw bool) (benchResult, error), asJSON bool, stdout io.Writer) error {
+func benchRounds(rounds int, once func(raw bool) (benchResult, error), asJSON bool, stdout io.Writer) error {
 	var out roundsResult
 	for range rounds {
 		for _, raw := range []bool{false, true} {
-			res, err := run(raw)
+			res, err := once(raw)
 			if err != nil {
 				return err
 			}
