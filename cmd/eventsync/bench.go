@@ -62,22 +62,13 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 		return errors.New("--n, --publishers and --rounds must be positive")
 	}
 	once := func(raw bool) (benchResult, error) {
-		win := *window
+		mode, run, win := "eventsync", benchSync, *window
 		if raw {
-			win = 0 // the bare adapter's publishing holds back by itself
+			mode, run, win = "raw", benchRaw, 0 // the bare adapter's publishing holds back by itself
 		}
 		m := newMeter(*n, *rate, win)
 		defer m.sleeper.close()
-		var err error
-		if raw {
-			err = benchRaw(ctx, c, m, *size, *publishers, stderr)
-		} else {
-			err = benchSync(ctx, c, m, *size, *publishers, stderr)
-		}
-		mode := "eventsync"
-		if raw {
-			mode = "raw"
-		}
+		err := run(ctx, c, m, *size, *publishers, stderr)
 		return m.result(mode), err
 	}
 	if *rounds > 1 {
