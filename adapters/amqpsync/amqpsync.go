@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"sync"
@@ -66,11 +67,12 @@ var acceptedContentTypes = map[string]bool{
 type Adapter struct {
 	key  string
 	cfg  Config
-	dial func() (*amqp.Connection, error) // nil for a borrowed connection
+	dial func() (*amqp.Connection, *corkedConn, error) // nil for a borrowed connection
 	log  atomic.Pointer[slog.Logger]
 
 	mu       sync.Mutex
 	conn     *amqp.Connection
+	cork     *corkedConn // conn's socket; nil for a borrowed connection
 	pubCh    *amqp.Channel
 	closed   bool
 	consCh   *amqp.Channel
@@ -97,15 +99,27 @@ func Dial(uri, key string, cfg Config) *Adapter {
 	if cfg.Name != "" {
 		props.SetClientConnectionName(cfg.Name)
 	}
-	a.dial = func() (*amqp.Connection, error) {
-		return amqp.DialConfig(uri, amqp.Config{Heartbeat: 10 * time.Second, Properties: props, Dial: amqp.DefaultDial(10 * time.Second)})
+	dialTCP := amqp.DefaultDial(10 * time.Second)
+	a.dial = func() (*amqp.Connection, *corkedConn, error) {
+		var cork *corkedConn
+		conn, err := amqp.DialConfig(uri, amqp.Config{Heartbeat: 10 * time.Second, Properties: props, Dial: func(network, addr string) (net.Conn, error) {
+			c, err := dialTCP(network, addr)
+			if err != nil {
+				return nil, err
+			}
+			cork = &corkedConn{Conn: c}
+			return cork, nil
+		}})
+		return conn, cork, err
 	}
 	return a
 }
 
 // New returns an adapter on an existing connection, which it never closes.
 // If that connection closes, the adapter cannot redial it: it reports itself
-// disconnected and Publish fails until it is closed.
+// disconnected and Publish fails until it is closed. Its batches are written
+// one message per system call, as amqp091-go does: only a connection the
+// adapter dialed itself sends a batch in one write.
 func New(conn *amqp.Connection, key string, cfg Config) *Adapter {
 	a := newAdapter(key, cfg)
 	a.conn = conn
@@ -169,11 +183,11 @@ func (a *Adapter) connect() error {
 		if a.dial == nil {
 			return errors.New("borrowed connection is closed")
 		}
-		conn, err := a.dial()
+		conn, cork, err := a.dial()
 		if err != nil {
 			return fmt.Errorf("dial: %w", err)
 		}
-		a.conn = conn
+		a.conn, a.cork = conn, cork
 	}
 	if a.pubCh == nil || a.pubCh.IsClosed() {
 		ch, err := a.conn.Channel()
@@ -345,13 +359,9 @@ func (a *Adapter) Publish(ctx context.Context, msgs ...[]byte) error {
 	if err := a.connect(); err != nil {
 		return fmt.Errorf("amqpsync: publish: %w", err)
 	}
-	confirms := make([]*amqp.DeferredConfirmation, 0, len(msgs))
-	for _, m := range msgs {
-		dc, err := a.pubCh.PublishWithDeferredConfirmWithContext(ctx, a.key, "", false, false, amqp.Publishing{Body: m})
-		if err != nil {
-			return fmt.Errorf("amqpsync: publish: %w", err)
-		}
-		confirms = append(confirms, dc)
+	confirms, err := a.send(ctx, msgs)
+	if err != nil {
+		return fmt.Errorf("amqpsync: publish: %w", err)
 	}
 	if a.cfg.NoConfirms {
 		return nil
@@ -366,6 +376,33 @@ func (a *Adapter) Publish(ctx context.Context, msgs ...[]byte) error {
 		}
 	}
 	return nil
+}
+
+// send publishes msgs, a batch in one write where the adapter dialed the
+// connection itself. The caller holds a.mu.
+func (a *Adapter) send(ctx context.Context, msgs [][]byte) ([]*amqp.DeferredConfirmation, error) {
+	cork := a.cork
+	if len(msgs) < 2 {
+		cork = nil
+	}
+	if cork != nil {
+		cork.cork()
+	}
+	confirms := make([]*amqp.DeferredConfirmation, 0, len(msgs))
+	var err error
+	for _, m := range msgs {
+		var dc *amqp.DeferredConfirmation
+		if dc, err = a.pubCh.PublishWithDeferredConfirmWithContext(ctx, a.key, "", false, false, amqp.Publishing{Body: m}); err != nil {
+			break
+		}
+		confirms = append(confirms, dc)
+	}
+	if cork != nil {
+		if uerr := cork.uncork(); uerr != nil && err == nil {
+			err = fmt.Errorf("write: %w", uerr)
+		}
+	}
+	return confirms, err
 }
 
 // Close implements eventsync.Adapter. Publish waits for its confirms, so
