@@ -163,9 +163,14 @@ func skipLiteral(b []byte, i int, lit string) (int, error) {
 }
 
 // skipString returns the offset just past the string starting at b[i] == '"'.
-// It jumps from quote to quote with bytes.IndexByte; control characters are
+// A plain ASCII string (keys, names, most values) ends where stringRun
+// stops; other strings are crossed from quote to quote with bytes.IndexByte,
+// which is faster over long runs of non-ASCII text. Control characters are
 // left to the decoders of the values that are used.
 func skipString(b []byte, i int) (int, error) {
+	if j := stringRun(b, i+1); j < len(b) && b[j] == '"' {
+		return j + 1, nil
+	}
 	for j := i + 1; j < len(b); {
 		q := bytes.IndexByte(b[j:], '"')
 		if q < 0 {

@@ -34,3 +34,28 @@ func TestPlainRunMatchesTable(t *testing.T) {
 		}
 	}
 }
+
+// TestStringRunMatchesLoop: the same for the decoder's scan.
+func TestStringRunMatchesLoop(t *testing.T) {
+	slow := func(s []byte, i int) int {
+		for i < len(s) && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\' {
+			i++
+		}
+		return i
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	buf := make([]byte, 40)
+	for c := range 256 {
+		for at := range len(buf) {
+			for j := range buf {
+				buf[j] = byte(0x20 + r.IntN(0x5f))
+			}
+			buf[at] = byte(c)
+			for start := range 9 {
+				if got, want := stringRun(buf, start), slow(buf, start); got != want {
+					t.Fatalf("byte %#x at %d, from %d in %q: got %d, want %d", c, at, start, buf, got, want)
+				}
+			}
+		}
+	}
+}
