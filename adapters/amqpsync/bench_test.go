@@ -84,7 +84,7 @@ func benchRaw(b *testing.B, subscribers int) {
 	}()
 	ctx := context.Background()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu := time.Now(), synctest.Meter()
 	for sent := 0; sent < b.N; {
 		n := min(512, b.N-sent)
 		dcs := make([]*amqp.DeferredConfirmation, 0, n)
@@ -105,5 +105,5 @@ func benchRaw(b *testing.B, subscribers int) {
 	case <-time.After(time.Minute):
 		b.Fatalf("raw: %d of %d arrived", got.Load(), b.N)
 	}
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+	synctest.ReportRate(b, start, cpu)
 }
