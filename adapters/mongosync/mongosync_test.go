@@ -2,6 +2,7 @@ package mongosync_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -117,10 +118,10 @@ func TestServerRestartMidStream(t *testing.T) {
 			t.Fatalf("repeat or out of order: %d after %d", got[i], got[i-1])
 		}
 	}
-	if len(got) != total {
-		t.Fatalf("got %d of %d events", len(got), total)
-	}
 	st := sub.Sync.Stats()
+	if len(got) != total {
+		t.Fatalf("got %d of %d events, missing %v; subscriber %+v", len(got), total, missingRanges(got, total), st)
+	}
 	ps := synctest.WaitStats(t, pub.Sync, 30*time.Second, "all published", func(s eventsync.Stats) bool { return s.Published == total })
 	t.Logf("subscriber %+v; publisher %+v", st, ps)
 	if st.Reconnects < 1 || ps.Published != total || ps.Dropped != 0 {
@@ -191,4 +192,22 @@ func TestURIOptions(t *testing.T) {
 			t.Errorf("%s accepted", uri)
 		}
 	}
+}
+
+// missingRanges lists the numbers below total that are not in got (sorted),
+// as ranges, so that a failure says where the stream broke.
+func missingRanges(got []int, total int) []string {
+	var out []string
+	next := 0
+	gap := func(upTo int) {
+		if upTo > next {
+			out = append(out, fmt.Sprintf("%d-%d", next, upTo-1))
+		}
+	}
+	for _, n := range got {
+		gap(n)
+		next = n + 1
+	}
+	gap(total)
+	return out
 }
