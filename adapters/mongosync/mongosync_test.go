@@ -93,11 +93,37 @@ func TestBorrowedClientAndNotCapped(t *testing.T) {
 // The stream is 2,000 events: FerretDB rescans the whole collection every
 // 10 ms per tailer, and the test restarts the server, which a real mongod
 // given by EVENTSYNC_MONGODB_URL cannot be.
+//
+// FerretDB, unlike mongod, can give a document its place before the insert
+// commits: when the server stalls, a late commit falls behind the tailer
+// and its cursor never returns that batch (stopping the server for 1.5 s
+// with SIGSTOP while events flow reproduces it in about one run of three;
+// one full parallel test run out of several hit it while FerretDB was
+// compiling beside it). The Sync counts such a loss as Missed. So a loss
+// that the Sync counted is logged and the scenario runs once more on a new
+// collection, where a loss fails the test: a fault in the adapter's resume
+// would lose events on every run. An uncounted loss, a repeat or a
+// reordering fails at once.
 func TestServerRestartMidStream(t *testing.T) {
 	srv := mongotest.Start(t)
 	if srv.External() {
 		t.Skip("cannot restart an external server")
 	}
+	for attempt := 1; ; attempt++ {
+		missing, st := restartMidStream(t, srv)
+		if len(missing) == 0 {
+			return
+		}
+		if attempt == 2 {
+			t.Fatalf("missing %v again; subscriber %+v", missing, st)
+		}
+		t.Logf("missing %v, counted as Missed (%d): FerretDB's late commit? running again; subscriber %+v", missing, st.Missed, st)
+	}
+}
+
+// restartMidStream runs the scenario on a new key and returns the events
+// that did not arrive, as ranges.
+func restartMidStream(t *testing.T, srv *mongotest.Server) ([]string, eventsync.Stats) {
 	const total = 2000
 	uri := srv.URL() + "eventsync"
 	key := adaptertest.UniqueKey("restart")
@@ -119,14 +145,15 @@ func TestServerRestartMidStream(t *testing.T) {
 		}
 	}
 	st := sub.Sync.Stats()
-	if len(got) != total {
-		t.Fatalf("got %d of %d events, missing %v; subscriber %+v", len(got), total, missingRanges(got, total), st)
+	if st.Missed != uint64(total-len(got)) {
+		t.Fatalf("got %d of %d events, missing %v, but Missed is %d; subscriber %+v", len(got), total, missingRanges(got, total), st.Missed, st)
 	}
 	ps := synctest.WaitStats(t, pub.Sync, 30*time.Second, "all published", func(s eventsync.Stats) bool { return s.Published == total })
 	t.Logf("subscriber %+v; publisher %+v", st, ps)
 	if st.Reconnects < 1 || ps.Published != total || ps.Dropped != 0 {
 		t.Fatalf("accounting: sub %+v pub %+v", st, ps)
 	}
+	return missingRanges(got, total), st
 }
 
 // A document whose payload the serializer cannot read is counted as
