@@ -14,36 +14,26 @@ func TestPlainRunMatchesTable(t *testing.T) {
 		}
 		return i
 	}
-	r := rand.New(rand.NewPCG(1, 2))
-	buf := make([]byte, 40)
-	for c := range 256 {
-		for at := range len(buf) {
-			for j := range buf {
-				buf[j] = byte(0x20 + r.IntN(0x5f)) // printable ASCII, may include specials
-			}
-			buf[at] = byte(c)
-			for start := range 9 {
-				want := slow(buf, start)
-				if got := plainRun(buf, start); got != want {
-					t.Fatalf("byte %#x at %d, from %d in %q: got %d, want %d", c, at, start, buf, got, want)
-				}
-				if got := plainRun(string(buf), start); got != want {
-					t.Fatalf("string: byte %#x at %d from %d: got %d, want %d", c, at, start, got, want)
-				}
-			}
-		}
-	}
+	checkRun(t, plainRun[[]byte], slow)
+	checkRun(t, func(b []byte, i int) int { return plainRun(string(b), i) }, slow)
 }
 
 // TestStringRunMatchesLoop: the same for the decoder's scan.
 func TestStringRunMatchesLoop(t *testing.T) {
-	slow := func(s []byte, i int) int {
+	checkRun(t, stringRun, func(s []byte, i int) int {
 		for i < len(s) && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\' {
 			i++
 		}
 		return i
-	}
-	r := rand.New(rand.NewPCG(3, 4))
+	})
+}
+
+// checkRun compares a word-at-a-time scan with its byte loop: every byte
+// value at every offset of printable ASCII (which has the specials too),
+// scanned from each of the first nine offsets.
+func checkRun(t *testing.T, fast, slow func([]byte, int) int) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
 	buf := make([]byte, 40)
 	for c := range 256 {
 		for at := range len(buf) {
@@ -52,7 +42,7 @@ func TestStringRunMatchesLoop(t *testing.T) {
 			}
 			buf[at] = byte(c)
 			for start := range 9 {
-				if got, want := stringRun(buf, start), slow(buf, start); got != want {
+				if got, want := fast(buf, start), slow(buf, start); got != want {
 					t.Fatalf("byte %#x at %d, from %d in %q: got %d, want %d", c, at, start, buf, got, want)
 				}
 			}
