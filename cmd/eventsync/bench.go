@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/internal/cputime"
 	"github.com/eventsync/eventsync/internal/inflight"
 )
 
@@ -27,6 +28,10 @@ type benchResult struct {
 	P50us        float64 `json:"p50us"`
 	P99us        float64 `json:"p99us"`
 	Lost         int     `json:"lost"`
+	// CPUNsPerEvent is the process's CPU time (user and system) per event
+	// that arrived, over the same span as Seconds; 0 where the platform
+	// does not tell. The broker's CPU is not in it.
+	CPUNsPerEvent float64 `json:"cpuNsPerEvent,omitempty"`
 }
 
 // BenchRecord is the record bench sends: a send time for latency and padding
@@ -88,8 +93,8 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 }
 
 func printResult(w io.Writer, res benchResult) {
-	fmt.Fprintf(w, "%s: %d events in %.2fs: %.0f events/s, p50 %.0fµs, p99 %.0fµs, lost %d\n",
-		res.Mode, res.Events, res.Seconds, res.EventsPerSec, res.P50us, res.P99us, res.Lost)
+	fmt.Fprintf(w, "%s: %d events in %.2fs: %.0f events/s, p50 %.0fµs, p99 %.0fµs, lost %d, cpu %.1fµs/event\n",
+		res.Mode, res.Events, res.Seconds, res.EventsPerSec, res.P50us, res.P99us, res.Lost, res.CPUNsPerEvent/1000)
 }
 
 // roundsResult is what --rounds --json prints: every run, and per round
@@ -178,6 +183,8 @@ type meter struct {
 	done    chan struct{}
 	start   time.Time
 	end     time.Time
+	cpu     [2]time.Duration // process CPU time at start and end
+	cpuOK   bool
 }
 
 func newMeter(n int, rate float64, window int) *meter {
@@ -204,6 +211,7 @@ func (m *meter) arrive(sentNs int64) {
 	}
 	if len(m.arrived) == m.n {
 		m.end = time.Now()
+		m.cpu[1], m.cpuOK = cputime.Process()
 		close(m.done)
 	}
 }
@@ -244,8 +252,9 @@ func (m *meter) result(mode string) benchResult {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	end := m.end
-	if end.IsZero() {
+	if end.IsZero() { // not all arrived: up to now
 		end = time.Now()
+		m.cpu[1], m.cpuOK = cputime.Process()
 	}
 	lat := slices.Clone(m.arrived)
 	slices.Sort(lat)
@@ -256,8 +265,18 @@ func (m *meter) result(mode string) benchResult {
 		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds())
 	}
 	secs := end.Sub(m.start).Seconds()
-	return benchResult{Mode: mode, Events: m.n, Seconds: secs, EventsPerSec: float64(len(lat)) / secs,
+	res := benchResult{Mode: mode, Events: m.n, Seconds: secs, EventsPerSec: float64(len(lat)) / secs,
 		P50us: pct(0.50), P99us: pct(0.99), Lost: m.n - len(lat)}
+	if m.cpuOK && len(lat) > 0 {
+		res.CPUNsPerEvent = float64(m.cpu[1]-m.cpu[0]) / float64(len(lat))
+	}
+	return res
+}
+
+// begin starts the clocks: the wall clock and the process's CPU time.
+func (m *meter) begin() {
+	m.start = time.Now()
+	m.cpu[0], _ = cputime.Process()
 }
 
 // pace waits until event i is due at the meter's rate or, without a rate,
@@ -320,7 +339,7 @@ func benchSync(ctx context.Context, c *common, m *meter, size, publishers int, s
 	}
 	svcs[1].On("created", func(e eventsync.Event) { m.arrive(e.Data.(BenchRecord).SentNs) })
 	pad := strings.Repeat("x", max(0, size-180)) // the envelope and context take about 180 bytes
-	m.start = time.Now()
+	m.begin()
 	sent := make(chan struct{})
 	go func() {
 		defer close(sent)
@@ -359,7 +378,7 @@ func benchRaw(ctx context.Context, c *common, m *meter, size, publishers int, st
 	}); err != nil {
 		return fmt.Errorf("broker %s: %w", eventsync.RedactURI(c.uri), err)
 	}
-	m.start = time.Now()
+	m.begin()
 	batch := 512
 	if m.rate > 0 {
 		batch = 1 // paced: one message per publish, as events come

@@ -63,7 +63,7 @@ func floor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("floor: %w", err)
 	}
 	defer conn.Close()
-	m.start = time.Now()
+	m.begin()
 	var b [8]byte
 	for i := range *n {
 		m.pace(i)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/eventsync/eventsync/internal/cputime"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -90,6 +92,9 @@ func TestBench(t *testing.T) {
 		}
 		if res.Events != 20000 || res.Lost != 0 || res.EventsPerSec <= 0 || res.P99us < res.P50us {
 			t.Fatalf("bench result: %+v", res)
+		}
+		if _, ok := cputime.Process(); ok && res.CPUNsPerEvent <= 0 {
+			t.Fatalf("bench result without the CPU per event: %+v", res)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/internal/cputime"
 	"github.com/eventsync/eventsync/internal/inflight"
 	"github.com/eventsync/eventsync/serializer"
 )
@@ -271,7 +272,7 @@ func BenchRaw(b *testing.B, publishers, subscribers int, msg []byte,
 
 // Meter returns the process's CPU time so far, for ReportRate.
 func Meter() time.Duration {
-	cpu, _ := processCPU()
+	cpu, _ := cputime.Process()
 	return cpu
 }
 
@@ -282,7 +283,7 @@ func Meter() time.Duration {
 // machine's load as the rate does. The broker's own CPU is not in it.
 func ReportRate(b *testing.B, start time.Time, cpu time.Duration) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
-	if now, ok := processCPU(); ok {
+	if now, ok := cputime.Process(); ok {
 		b.ReportMetric(float64(now-cpu)/float64(b.N), "cpu-ns/event")
 	}
 }
