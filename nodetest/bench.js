@@ -3,7 +3,10 @@
 // connection; app A creates N todos of about 256 bytes on the wire with P
 // calls in flight, app B counts the "created" events that arrive.
 //
-//   node bench.js URI N P   ->   {"mode":"feathers-sync","events":N,"seconds":..,"eventsPerSec":..,"p50us":..,"p99us":..,"lost":..}
+//   node bench.js URI N P   ->   {"mode":"feathers-sync","events":N,"seconds":..,"eventsPerSec":..,"p50us":..,"p99us":..,"lost":..,"cpuNsPerEvent":..}
+//
+// `eventsync bench --uri URI --n N --publishers P --feathers nodetest/bench.js`
+// runs it right after eventsync's own run and prints both.
 const { feathers } = require('@feathersjs/feathers');
 const sync = require('feathers-sync');
 
@@ -34,6 +37,7 @@ async function main() {
   });
   const pad = 'x'.repeat(200);
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   let next = 0;
   await Promise.all(Array.from({ length: p }, async () => {
     while (next < n) {
@@ -48,10 +52,12 @@ async function main() {
   })]);
   clearInterval(idle);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpuStart); // microseconds, user and system
   latencies.sort((x, y) => x - y);
   const pct = (q) => latencies.length ? Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]) : 0;
   console.log(JSON.stringify({ mode: 'feathers-sync', events: n, seconds, eventsPerSec: latencies.length / seconds,
-    p50us: pct(0.5), p99us: pct(0.99), lost: n - latencies.length }));
+    p50us: pct(0.5), p99us: pct(0.99), lost: n - latencies.length,
+    cpuNsPerEvent: latencies.length ? (cpu.user + cpu.system) * 1000 / latencies.length : 0 }));
   process.exit(0);
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -8,7 +9,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,12 +63,16 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 	rate := fs.Float64("rate", 0, "events/s to emit at, evenly spaced (0: as fast as possible); for latency at a steady rate")
 	window := fs.Int("window", 50_000, "as fast as possible: events in flight (emitted, not yet arrived) at most; 0: no bound")
 	rounds := fs.Int("rounds", 1, "from 2: run eventsync and --raw alternately, this many times each, and compare them round by round")
+	feathers := fs.String("feathers", "", "path of nodetest/bench.js: after eventsync, run feathers-sync 3.1.1 on the same broker with the same --n and --publishers (records of about 256 bytes whatever --size says; needs node and `npm ci` in that folder) and compare")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parse(fs, c, args, stderr); err != nil {
 		return err
 	}
 	if *n < 1 || *publishers < 1 || *rounds < 1 {
 		return errors.New("--n, --publishers and --rounds must be positive")
+	}
+	if *feathers != "" && (*raw || *rounds > 1 || *rate > 0) {
+		return errors.New("--feathers compares one full-speed run: not with --raw, --rounds or --rate")
 	}
 	once := func(raw bool) (benchResult, error) {
 		mode, run, win := "eventsync", benchSync, *window
@@ -83,6 +91,13 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	if *feathers != "" {
+		node, err := benchFeathers(ctx, *feathers, c.uri, *n, *publishers)
+		if err != nil {
+			return err
+		}
+		return printAgainstFeathers(stdout, res, node, *asJSON)
+	}
 	if *asJSON {
 		b, _ := json.Marshal(res)
 		fmt.Fprintf(stdout, "%s\n", b)
@@ -93,8 +108,53 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 }
 
 func printResult(w io.Writer, res benchResult) {
-	fmt.Fprintf(w, "%s: %d events in %.2fs: %.0f events/s, p50 %.0fµs, p99 %.0fµs, lost %d, cpu %.1fµs/event\n",
-		res.Mode, res.Events, res.Seconds, res.EventsPerSec, res.P50us, res.P99us, res.Lost, res.CPUNsPerEvent/1000)
+	cpu := ""
+	if res.CPUNsPerEvent > 0 {
+		cpu = fmt.Sprintf(", cpu %.1fµs/event", res.CPUNsPerEvent/1000)
+	}
+	fmt.Fprintf(w, "%s: %d events in %.2fs: %.0f events/s, p50 %.0fµs, p99 %.0fµs, lost %d%s\n",
+		res.Mode, res.Events, res.Seconds, res.EventsPerSec, res.P50us, res.P99us, res.Lost, cpu)
+}
+
+// benchFeathers runs feathers-sync's bench script (nodetest/bench.js: two
+// Feathers apps with feathers-sync in one Node process, Create with
+// publishers calls in flight, the same figures as bench) and reads the JSON
+// line it prints last.
+func benchFeathers(ctx context.Context, script, uri string, n, publishers int) (benchResult, error) {
+	cmd := exec.CommandContext(ctx, "node", filepath.Base(script), uri, strconv.Itoa(n), strconv.Itoa(publishers))
+	cmd.Dir = filepath.Dir(script)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return benchResult{}, fmt.Errorf("feathers-sync bench (%s): %w: %s", script, err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
+	var res benchResult
+	if err := json.Unmarshal(lines[len(lines)-1], &res); err != nil {
+		return benchResult{}, fmt.Errorf("feathers-sync bench (%s) printed no result: %w: %q", script, err, out)
+	}
+	return res, nil
+}
+
+// againstFeathers is what --feathers --json prints.
+type againstFeathers struct {
+	Eventsync    benchResult `json:"eventsync"`
+	FeathersSync benchResult `json:"feathersSync"`
+	RateRatio    float64     `json:"rateRatio"` // eventsync's events/s over feathers-sync's
+}
+
+func printAgainstFeathers(w io.Writer, es, node benchResult, asJSON bool) error {
+	out := againstFeathers{Eventsync: es, FeathersSync: node, RateRatio: es.EventsPerSec / max(node.EventsPerSec, 1e-9)}
+	if asJSON {
+		b, _ := json.Marshal(out)
+		fmt.Fprintf(w, "%s\n", b)
+		return nil
+	}
+	printResult(w, es)
+	printResult(w, node)
+	fmt.Fprintf(w, "eventsync/feathers-sync: %.1fx the events/s\n", out.RateRatio)
+	return nil
 }
 
 // roundsResult is what --rounds --json prints: every run, and per round

@@ -2,7 +2,7 @@
 //
 //	eventsync tail    --uri U [--key K] [--count N] [--json]
 //	eventsync publish --uri U [--key K] --path P --event E --data JSON [--count N]
-//	eventsync bench   --uri U [--key K] --n N --size B --publishers P [--rate R] [--raw | --rounds N] [--json]
+//	eventsync bench   --uri U [--key K] --n N --size B --publishers P [--rate R] [--raw | --rounds N | --feathers nodetest/bench.js] [--json]
 //	eventsync floor   [--n N] [--rate R] [--json]
 //
 // tail prints each message on the key, one a line; publish sends events as a
@@ -46,7 +46,7 @@ func main() {
 const usage = `usage:
   eventsync tail    --uri U [--key K] [--count N] [--json]
   eventsync publish --uri U [--key K] --path P --event E --data JSON [--count N]
-  eventsync bench   --uri U [--key K] --n N --size B --publishers P [--rate R] [--raw | --rounds N] [--json]
+  eventsync bench   --uri U [--key K] --n N --size B --publishers P [--rate R] [--raw | --rounds N | --feathers nodetest/bench.js] [--json]
   eventsync floor   [--n N] [--rate R] [--json]`
 
 // common are the flags every subcommand has.

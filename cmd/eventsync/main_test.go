@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/eventsync/eventsync/internal/brokertest"
 	"github.com/eventsync/eventsync/internal/cputime"
 )
 
@@ -127,6 +129,35 @@ func TestBenchRounds(t *testing.T) {
 	}
 	if !strings.Contains(text.String(), "eventsync/raw within a round, median: p99 ") {
 		t.Fatalf("no summary line: %s", text.String())
+	}
+}
+
+// TestBenchAgainstFeathers runs feathers-sync 3.1.1's bench script after
+// eventsync's run on the same Redis, as --feathers does, and checks that
+// both results and their ratio come back; --feathers refuses the modes it
+// cannot compare.
+func TestBenchAgainstFeathers(t *testing.T) {
+	uri := brokertest.URL("EVENTSYNC_REDIS_URL", "redis://127.0.0.1:6379")
+	brokertest.Require(t, "Redis", uri)
+	dir, _ := brokertest.NodeDir(t)
+	var out, errOut syncBuffer
+	args := []string{"bench", "--uri", uri, "--key", "bench-feathers", "--n", "2000", "--publishers", "2", "--feathers", filepath.Join(dir, "bench.js"), "--json"}
+	if err := run(context.Background(), args, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	var res againstFeathers
+	if err := json.Unmarshal([]byte(out.String()), &res); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	es, node := res.Eventsync, res.FeathersSync
+	if es.Mode != "eventsync" || node.Mode != "feathers-sync" || es.Events != 2000 || node.Events != 2000 || es.Lost != 0 || node.Lost != 0 {
+		t.Fatalf("against feathers-sync: %+v", res)
+	}
+	if want := es.EventsPerSec / node.EventsPerSec; node.EventsPerSec <= 0 || res.RateRatio != want {
+		t.Fatalf("rate ratio %v, want %v: %+v", res.RateRatio, want, res)
+	}
+	if err := run(context.Background(), []string{"bench", "--uri", uri, "--raw", "--feathers", "x.js"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "--feathers") {
+		t.Fatalf("--feathers with --raw: %v", err)
 	}
 }
 
