@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// TestProcessCountsWork: CPU time grows by about the time spent computing,
-// and not by time spent asleep.
+// TestProcessCountsWork: CPU time grows while the process computes (within
+// a generous deadline: a loaded machine may give it little of each second),
+// and hardly at all while it sleeps.
 func TestProcessCountsWork(t *testing.T) {
 	before, ok := Process()
 	if !ok {
@@ -18,13 +19,16 @@ func TestProcessCountsWork(t *testing.T) {
 	}
 	time.Sleep(50 * time.Millisecond)
 	slept, _ := Process()
-	for deadline := time.Now().Add(50 * time.Millisecond); time.Now().Before(deadline); {
-	}
-	worked, _ := Process()
-	if worked-slept < 20*time.Millisecond {
-		t.Fatalf("50 ms of computing counted %v", worked-slept)
-	}
 	if slept-before > 40*time.Millisecond {
 		t.Fatalf("50 ms asleep counted %v", slept-before)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		now, _ := Process()
+		if now-slept >= 20*time.Millisecond {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s of computing counted %v", now-slept)
+		}
 	}
 }
