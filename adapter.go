@@ -66,6 +66,18 @@ type EchoSkipper interface {
 	SkipEcho()
 }
 
+// EchoFilterer is implemented by adapters whose broker sends a replica its
+// own messages (Redis, AMQP) and that can look at a message before copying
+// it out of their read buffer. A Sync without Options.RoundTrip calls
+// SetEchoFilter once, before Subscribe, with isEcho, which reports (and
+// counts) whether msg is this replica's own; the adapter drops what it
+// reports true for instead of delivering it: the copy and the hand-off of
+// half of what a publishing replica receives are saved. isEcho does not
+// keep msg and is safe for concurrent use.
+type EchoFilterer interface {
+	SetEchoFilter(isEcho func(msg []byte) bool)
+}
+
 // Pipeliner is implemented by adapters whose Publish is a write followed by
 // a wait for the broker's acknowledgement that the two halves can be called
 // apart (NATS: publish, then a flush round trip). The Sync then writes the

@@ -283,6 +283,17 @@ func (s *Sync) dataType(path, event string) (reflect.Type, bool) {
 	return t, err == nil
 }
 
+// dropEcho is the filter an EchoFilterer applies before delivering: it
+// counts msg as received and as an echo when it is this replica's own.
+func (s *Sync) dropEcho(msg []byte) bool {
+	if !s.isEcho(msg) {
+		return false
+	}
+	s.stats.received.Add(1)
+	s.stats.echoes.Add(1)
+	return true
+}
+
 // isEcho reports whether msg is this replica's own, as far as the
 // serializer can tell without decoding it (signed messages cannot be told
 // apart this way: they are verified first, in decode).

@@ -267,6 +267,9 @@ func Configure(em Emitter, opts Options) (*Sync, error) {
 	if es, ok := s.adapter.(EchoSkipper); ok && !opts.RoundTrip {
 		es.SkipEcho()
 	}
+	if ef, ok := s.adapter.(EchoFilterer); ok && !opts.RoundTrip {
+		ef.SetEchoFilter(s.dropEcho)
+	}
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
 	s.pubCtx, s.cancelPub = context.WithCancel(context.Background())
 	go s.subscribeLoop()

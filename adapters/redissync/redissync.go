@@ -73,8 +73,9 @@ type Adapter struct {
 
 	connected  atomic.Bool
 	reconnects atomic.Uint64
-	maxBytes   atomic.Int64  // SetMaxMessageBytes; 0: Redis's own limit
-	oversized  atomic.Uint64 // payloads over maxBytes, skipped unread
+	maxBytes   atomic.Int64      // SetMaxMessageBytes; 0: Redis's own limit
+	oversized  atomic.Uint64     // payloads over maxBytes, skipped unread
+	isEcho     func([]byte) bool // SetEchoFilter; nil: deliver everything
 }
 
 var (
@@ -83,6 +84,7 @@ var (
 	_ eventsync.StateReporter = (*Adapter)(nil)
 	_ eventsync.LoggerSetter  = (*Adapter)(nil)
 	_ eventsync.SizeLimiter   = (*Adapter)(nil)
+	_ eventsync.EchoFilterer  = (*Adapter)(nil)
 )
 
 // New returns an adapter on an existing client (a *redis.Client,
@@ -156,6 +158,11 @@ func (a *Adapter) State() eventsync.AdapterState {
 // them into memory (go-redis's PubSub reads everything; the Sync drops it).
 func (a *Adapter) SetMaxMessageBytes(n int) { a.maxBytes.Store(int64(n)) }
 
+// SetEchoFilter implements eventsync.EchoFilterer for subscriptions made
+// after it: Redis sends a publisher its own messages, and the adapter's own
+// reader drops them while they are still in its buffer, uncopied.
+func (a *Adapter) SetEchoFilter(isEcho func(msg []byte) bool) { a.isEcho = isEcho }
+
 // skipped counts a payload over the limit, and logs the 1st, 2nd, 4th, 8th...
 // so that a flood of them cannot flood the log.
 func (a *Adapter) skipped() {
@@ -181,7 +188,7 @@ func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 		if limit <= 0 {
 			limit = maxBulk
 		}
-		sub := &subscription{opt: a.lean, key: a.key, deliver: deliver, a: a, idle: idleTimeout, limit: limit}
+		sub := &subscription{opt: a.lean, key: a.key, deliver: deliver, isEcho: a.isEcho, a: a, idle: idleTimeout, limit: limit}
 		r, err := sub.dial(ctx) // returns once Redis confirmed the SUBSCRIBE
 		if err != nil {
 			return fmt.Errorf("redissync: subscribe %q: %w", a.key, err)

@@ -2,6 +2,7 @@ package redissync
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -100,11 +101,16 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 // because it is longer than the limit: nothing was allocated for it.
 var errOversized = errors.New("bulk string over the size limit skipped")
 
+// errDropped says that readBulk's drop func refused a bulk string it was to
+// keep: it was read, not copied.
+var errDropped = errors.New("bulk string dropped")
+
 // readBulk reads a bulk string (or an integer, as in a subscribe
 // confirmation). With keep it returns a copy the caller owns (or
-// errOversized past limit), else the bytes in the reader's buffer (valid
-// until its next read) when they fit there, or nil.
-func readBulk(r *bufio.Reader, keep bool, limit int) ([]byte, error) {
+// errOversized past limit, or errDropped when drop, given the bytes still
+// in the reader's buffer, says so), else the bytes in the reader's buffer
+// (valid until its next read) when they fit there, or nil.
+func readBulk(r *bufio.Reader, keep bool, limit int, drop func([]byte) bool) ([]byte, error) {
 	line, err := readLine(r)
 	if err != nil {
 		return nil, err
@@ -128,6 +134,21 @@ func readBulk(r *bufio.Reader, keep bool, limit int) ([]byte, error) {
 	}
 	var b []byte
 	switch {
+	case keep && drop != nil && n+2 <= r.Size():
+		if b, err = r.Peek(n + 2); err != nil {
+			return nil, err
+		}
+		if b[n] != '\r' || b[n+1] != '\n' {
+			return nil, errors.New("bulk string without CRLF")
+		}
+		if drop(b[:n]) {
+			b = nil
+			err = errDropped
+		} else {
+			b = bytes.Clone(b[:n])
+		}
+		_, _ = r.Discard(n + 2)
+		return b, err
 	case keep:
 		b = make([]byte, n)
 		if _, err := io.ReadFull(r, b); err != nil {

@@ -31,9 +31,10 @@ type subscription struct {
 	opt     *redis.Options
 	key     string
 	deliver func([]byte)
-	a       *Adapter      // for the log, connected and reconnects
-	idle    time.Duration // idleTimeout when subscribed
-	limit   int           // longest payload delivered; longer ones are skipped unread
+	isEcho  func([]byte) bool // see Adapter.SetEchoFilter; nil: none
+	a       *Adapter          // for the log, connected and reconnects
+	idle    time.Duration     // idleTimeout when subscribed
+	limit   int               // longest payload delivered; longer ones are skipped unread
 
 	mu     sync.Mutex
 	nc     net.Conn // the current connection; closed by stop to end a read
@@ -172,7 +173,7 @@ func (s *subscription) readPush(r *bufio.Reader) (string, error) {
 	if err != nil || n < 1 {
 		return "", fmt.Errorf("unexpected reply %q", line)
 	}
-	kindBytes, err := readBulk(r, false, 0)
+	kindBytes, err := readBulk(r, false, 0, nil)
 	if err != nil {
 		return "", err
 	}
@@ -180,10 +181,15 @@ func (s *subscription) readPush(r *bufio.Reader) (string, error) {
 	for i := 1; i < n; i++ {
 		// A message is [message, channel, payload]: only the payload is kept.
 		keep := kind == "message" && i == 2
-		b, err := readBulk(r, keep, s.limit)
+		var drop func([]byte) bool
+		if keep {
+			drop = s.isEcho
+		}
+		b, err := readBulk(r, keep, s.limit, drop)
 		switch {
 		case errors.Is(err, errOversized):
 			s.a.skipped()
+		case errors.Is(err, errDropped):
 		case err != nil:
 			return "", err
 		case keep:

@@ -12,18 +12,23 @@ import (
 
 // The reader must find every message whatever the reads' sizes: Redis's
 // writes and the kernel split the stream anywhere. Payloads over the limit
-// are skipped and counted, and the stream goes on after them.
+// are skipped and counted, those the echo filter reports (here: starting
+// with 'e') are dropped, and the stream goes on after them.
 func TestSubscriptionReadsSplitStream(t *testing.T) {
 	const limit = 500
 	var stream []byte
 	var want [][]byte
-	over := 0
+	over, echoes := 0, 0
+	isEcho := func(b []byte) bool { return len(b) > 0 && b[0] == 'e' }
 	for i := range 2000 {
 		payload := bytes.Repeat([]byte{byte('a' + i%26)}, i%700)
 		payload = append(payload, fmt.Sprintf("\r\n#%d", i)...) // CRLF inside a payload is data
-		if len(payload) > limit {
+		switch {
+		case len(payload) > limit:
 			over++
-		} else {
+		case isEcho(payload):
+			echoes++
+		default:
 			want = append(want, payload)
 		}
 		stream = appendCommand(stream, "message", "some-channel", string(payload))
@@ -38,14 +43,25 @@ func TestSubscriptionReadsSplitStream(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var got [][]byte
+			dropped := 0
 			a := New(nil, "k")
-			s := &subscription{deliver: func(b []byte) { got = append(got, b) }, a: a, limit: limit}
+			s := &subscription{deliver: func(b []byte) { got = append(got, b) }, a: a, limit: limit,
+				isEcho: func(b []byte) bool {
+					if isEcho(b) {
+						dropped++
+						return true
+					}
+					return false
+				}}
 			err := s.read(bufio.NewReaderSize(r(bytes.NewReader(stream)), 64<<10))
 			if err != io.EOF {
 				t.Fatalf("read ended with %v, want EOF", err)
 			}
 			if n := a.State().Oversized; n != uint64(over) {
 				t.Fatalf("counted %d payloads over the limit, want %d", n, over)
+			}
+			if dropped != echoes || echoes == 0 {
+				t.Fatalf("dropped %d echoes, want %d", dropped, echoes)
 			}
 			if len(got) != len(want) {
 				t.Fatalf("got %d messages, want %d", len(got), len(want))
