@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -304,6 +305,53 @@ func TestEchoSuppressedByDefault(t *testing.T) {
 	waitStats(t, a.sync, "the echo", func(s eventsync.Stats) bool { return s.Echoes == 1 })
 	if n := len(a.got.snapshot()); n != 1 {
 		t.Fatalf("echo delivered: %d events", n)
+	}
+}
+
+// echoFiltering is a mem adapter that drops what the Sync's echo filter
+// reports before delivering it, as the Redis adapter does in its reader.
+type echoFiltering struct {
+	*memsync.Adapter
+	isEcho  func([]byte) bool
+	dropped atomic.Int64
+}
+
+func (e *echoFiltering) SetEchoFilter(isEcho func([]byte) bool) { e.isEcho = isEcho }
+
+func (e *echoFiltering) Subscribe(ctx context.Context, deliver func([]byte)) error {
+	return e.Adapter.Subscribe(ctx, func(msg []byte) {
+		if e.isEcho != nil && e.isEcho(msg) {
+			e.dropped.Add(1)
+			return
+		}
+		deliver(msg)
+	})
+}
+
+// A Sync hands an EchoFilterer its echo test (not in RoundTrip mode, where
+// the origin waits for its own echo): the adapter drops the replica's own
+// messages, still counted as received echoes, and passes the others on.
+func TestEchoFilterer(t *testing.T) {
+	bus := t.Name()
+	fa := &echoFiltering{Adapter: memsync.New(memsync.Named(bus), eventsync.DefaultKey)}
+	fb := &echoFiltering{Adapter: memsync.New(memsync.Named(bus), eventsync.DefaultKey)}
+	a := newReplica(t, bus, eventsync.Options{Adapter: fa})
+	b := newReplica(t, bus, eventsync.Options{Adapter: fb})
+	mustCreate(t, a.svc, context.Background(), "x")
+	if got := b.got.wait(t, 1); got[0].Origin != a.sync.ReplicaID() || !got[0].Remote {
+		t.Fatalf("b got %+v", got)
+	}
+	st := waitStats(t, a.sync, "the echo", func(s eventsync.Stats) bool { return s.Echoes == 1 })
+	if st.Received != 1 || st.Dispatched != 0 || fa.dropped.Load() != 1 || fb.dropped.Load() != 0 {
+		t.Fatalf("a: %+v, dropped by a's adapter %d, by b's %d", st, fa.dropped.Load(), fb.dropped.Load())
+	}
+	if n := len(a.got.snapshot()); n != 1 {
+		t.Fatalf("a's listener saw %d events, want its own one", n)
+	}
+	rt := &echoFiltering{Adapter: memsync.New(memsync.Named(bus), eventsync.DefaultKey)}
+	newReplica(t, bus, eventsync.Options{Adapter: rt, RoundTrip: true})
+	if rt.isEcho != nil {
+		t.Fatal("a RoundTrip Sync set an echo filter")
 	}
 }
 
