@@ -67,8 +67,9 @@ type EchoSkipper interface {
 }
 
 // EchoFilterer is implemented by adapters whose broker sends a replica its
-// own messages (Redis, AMQP) and that can look at a message before copying
-// it out of their read buffer. A Sync without Options.RoundTrip calls
+// own messages and that can look at a message before copying it out of a
+// read buffer of their own (Redis's adapter does; amqp091-go has copied a
+// delivery before the adapter sees it). A Sync without Options.RoundTrip calls
 // SetEchoFilter once, before Subscribe, with isEcho, which reports (and
 // counts) whether msg is this replica's own; the adapter drops what it
 // reports true for instead of delivering it: the copy and the hand-off of
