@@ -195,13 +195,12 @@ func (s *Sync) subscribeLoop() {
 // deliver is the adapter's callback. It never blocks the adapter's read
 // loop: a full inbox drops the message and counts it.
 func (s *Sync) deliver(msg []byte) {
-	s.stats.received.Add(1)
-	if s.isEcho(msg) {
+	if s.dropEcho(msg) {
 		// Dropped here, on the adapter's goroutine, so that the dispatcher is
 		// not woken for it: brokers other than NATS send every message back.
-		s.stats.echoes.Add(1)
 		return
 	}
+	s.stats.received.Add(1)
 	if dropped, _ := s.inbox.Push(msg); dropped {
 		s.stats.inboxDropped.Add(1)
 		s.logLimited(kindInbox, "eventsync: inbox full, received message dropped", "size", s.opts.InboxSize)
@@ -283,8 +282,8 @@ func (s *Sync) dataType(path, event string) (reflect.Type, bool) {
 	return t, err == nil
 }
 
-// dropEcho is the filter an EchoFilterer applies before delivering: it
-// counts msg as received and as an echo when it is this replica's own.
+// dropEcho counts msg as received and as an echo when it is this
+// replica's own; deliver calls it, and an EchoFilterer before delivering.
 func (s *Sync) dropEcho(msg []byte) bool {
 	if !s.isEcho(msg) {
 		return false
