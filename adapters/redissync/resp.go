@@ -134,27 +134,7 @@ func readBulk(r *bufio.Reader, keep bool, limit int, drop func([]byte) bool) ([]
 	}
 	var b []byte
 	switch {
-	case keep && drop != nil && n+2 <= r.Size():
-		if b, err = r.Peek(n + 2); err != nil {
-			return nil, err
-		}
-		if b[n] != '\r' || b[n+1] != '\n' {
-			return nil, errors.New("bulk string without CRLF")
-		}
-		if drop(b[:n]) {
-			b = nil
-			err = errDropped
-		} else {
-			b = bytes.Clone(b[:n])
-		}
-		_, _ = r.Discard(n + 2)
-		return b, err
-	case keep:
-		b = make([]byte, n)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, err
-		}
-	case n+2 <= r.Size():
+	case n+2 <= r.Size() && (!keep || drop != nil):
 		// Peek the CRLF too: a later Peek could slide the buffer under b.
 		if b, err = r.Peek(n + 2); err != nil {
 			return nil, err
@@ -162,11 +142,21 @@ func readBulk(r *bufio.Reader, keep bool, limit int, drop func([]byte) bool) ([]
 		if b[n] != '\r' || b[n+1] != '\n' {
 			return nil, errors.New("bulk string without CRLF")
 		}
-		_, _ = r.Discard(n + 2)
-		if skipped != nil {
+		_, _ = r.Discard(n + 2) // b stays valid until the next read
+		switch {
+		case skipped != nil:
 			return nil, skipped
+		case !keep:
+			return b[:n], nil
+		case drop(b[:n]):
+			return nil, errDropped
 		}
-		return b[:n], nil
+		return bytes.Clone(b[:n]), nil
+	case keep:
+		b = make([]byte, n)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, err
+		}
 	default:
 		if _, err := r.Discard(n); err != nil {
 			return nil, err
