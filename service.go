@@ -25,9 +25,9 @@ type Service struct {
 	path       string
 	impl       any
 	recordType reflect.Type
-	// methods holds each method's func, called with receiver (impl) first:
-	// called as a method value, reflect allocated the receiver on every call.
-	receiver   reflect.Value
+	receiver   reflect.Value // impl, the first argument of each of methods
+	// methods holds each method's func, called with receiver first: called
+	// as a method value, reflect allocated the receiver on every call.
 	methods    map[string]reflect.Value
 	eventTypes map[string]reflect.Type // standard and custom events and their data types
 	events     listeners
