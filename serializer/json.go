@@ -224,7 +224,10 @@ func (e *Envelope) setJSONMember(key, val []byte) error {
 	case "origin":
 		e.Origin, err = jsonName(val)
 	case "seq":
-		e.Seq, err = strconv.ParseUint(string(val), 10, 64)
+		var ok bool
+		if e.Seq, ok = parseUint(val); !ok {
+			err = fmt.Errorf("seq %s is not an unsigned integer", val)
+		}
 	case "data":
 		if !bytes.Equal(val, jsonNull) {
 			e.Data = val

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"maps"
+	"math"
 	"math/bits"
 	"reflect"
 	"strconv"
@@ -393,8 +394,8 @@ func (d *fastDecoder) value(p *decodePlan, v reflect.Value) bool {
 		if !ok || !integral {
 			return false
 		}
-		n, err := strconv.ParseUint(string(lit), 10, 64)
-		if err != nil || v.OverflowUint(n) {
+		n, ok := parseUint(lit)
+		if !ok || v.OverflowUint(n) {
 			return false
 		}
 		v.SetUint(n)
@@ -835,6 +836,24 @@ func (d *fastDecoder) integer() (int64, bool) {
 	}
 	if neg {
 		n = -n
+	}
+	return n, true
+}
+
+// parseUint is strconv.ParseUint(string(b), 10, 64) without the string:
+// converting the bytes allocated, because the string escapes into
+// ParseUint's error (the envelope's seq cost 2% of the NATS end-to-end CPU).
+func parseUint(b []byte) (uint64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		d := uint64(c - '0') // bytes below '0' wrap around to more than 9
+		if d > 9 || n > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
 	}
 	return n, true
 }

@@ -2,7 +2,9 @@ package serializer
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -268,4 +270,22 @@ func BenchmarkData(b *testing.B) {
 			}
 		}
 	})
+}
+
+// parseUint accepts and returns exactly what strconv.ParseUint(s, 10, 64)
+// does, around the overflow edge and for what is not plain digits.
+func TestParseUintMatchesStrconv(t *testing.T) {
+	inputs := []string{"", "0", "7", "00", "007", "42", "-1", "+1", "-0", "1.0", "1e3", " 1", "1 ", "1_0", "0x1",
+		"9223372036854775807", "9223372036854775808", "18446744073709551609", "18446744073709551615",
+		"18446744073709551616", "18446744073709551620", "99999999999999999999", "100000000000000000000", "/", ":"}
+	for n := uint64(1); n != 0 && n < math.MaxUint64/3; n *= 3 {
+		inputs = append(inputs, strconv.FormatUint(n, 10), strconv.FormatUint(n-1, 10))
+	}
+	for _, in := range inputs {
+		want, err := strconv.ParseUint(in, 10, 64)
+		got, ok := parseUint([]byte(in))
+		if ok != (err == nil) || ok && got != want {
+			t.Errorf("parseUint(%q) = %d, %v; strconv: %d, %v", in, got, ok, want, err)
+		}
+	}
 }
