@@ -175,6 +175,14 @@ func (jsonSerializer) DecodeTyped(b []byte, e *Envelope, typeOf func(path, event
 					return end, e.setJSONMember(key, b[start:end])
 				}
 			}
+		} else if string(key) == "context" && start < len(b) && b[start] == '{' {
+			// Read where it lies too, its result compared with the data.
+			c, end, err := decodeJSONContextAt(b, start, e.Data)
+			if err != nil {
+				return 0, fmt.Errorf("context: %w", err)
+			}
+			e.Context = c
+			return end, nil
 		}
 		end, err := skipValue(b, start, 0)
 		if err != nil {
@@ -241,31 +249,63 @@ func (e *Envelope) setJSONMember(key, val []byte) error {
 }
 
 func decodeJSONContext(b []byte) (*Context, error) {
-	c := &Context{}
-	err := eachMember(b, func(key, val []byte) error {
-		var err error
-		switch string(key) {
-		case "method":
-			c.Method, err = jsonName(val)
-		case "path":
-			c.Path, err = jsonName(val)
-		case "type":
-			c.Type, err = jsonName(val)
-		case "event":
-			c.Event, err = jsonName(val)
-		case "id":
-			c.ID, err = jsonValue(val)
-		case "params":
-			if !bytes.Equal(val, jsonNull) && !bytes.Equal(val, []byte("{}")) {
-				c.Params, err = jsonObject(val)
-			}
-		}
-		return err
-	})
+	c, end, err := decodeJSONContextAt(b, skipSpace(b, 0), nil)
+	if err == nil {
+		err = trailing(b, end)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("context: %w", err)
 	}
 	return c, nil
+}
+
+// decodeJSONContextAt decodes the context object at b[start:] and returns
+// the offset just past it. data is the message's data, if already read: the
+// context's result is that value again in what eventsync and feathers-sync
+// send, and comparing its bytes is cheaper than scanning them (the result
+// is skipped either way: the receiver uses the data).
+func decodeJSONContextAt(b []byte, start int, data []byte) (*Context, int, error) {
+	c := &Context{}
+	end, err := eachMemberFrom(b, start, func(key []byte, start int) (int, error) {
+		if n := len(data); n > 0 && string(key) == "result" && bytes.HasPrefix(b[start:], data) &&
+			(start+n == len(b) || endsValue(b[start+n])) {
+			return start + n, nil
+		}
+		end, err := skipValue(b, start, 0)
+		if err != nil {
+			return 0, err
+		}
+		return end, c.setJSONMember(key, b[start:end])
+	})
+	return c, end, err
+}
+
+// endsValue reports whether c may follow a JSON value: a value that is a
+// prefix of the bytes ends at the prefix's end when c does.
+func endsValue(c byte) bool {
+	return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r'
+}
+
+// setJSONMember sets the context member key from its raw JSON value.
+func (c *Context) setJSONMember(key, val []byte) error {
+	var err error
+	switch string(key) {
+	case "method":
+		c.Method, err = jsonName(val)
+	case "path":
+		c.Path, err = jsonName(val)
+	case "type":
+		c.Type, err = jsonName(val)
+	case "event":
+		c.Event, err = jsonName(val)
+	case "id":
+		c.ID, err = jsonValue(val)
+	case "params":
+		if !bytes.Equal(val, jsonNull) && !bytes.Equal(val, []byte("{}")) {
+			c.Params, err = jsonObject(val)
+		}
+	}
+	return err
 }
 
 var jsonNull = []byte("null")

@@ -34,42 +34,51 @@ func eachMember(b []byte, fn func(key, val []byte) error) error {
 // eachMemberAt is eachMember for a caller that reads each value itself:
 // value gets the offset where it starts and returns the one just past it.
 func eachMemberAt(b []byte, value func(key []byte, start int) (end int, err error)) error {
-	i := skipSpace(b, 0)
+	end, err := eachMemberFrom(b, skipSpace(b, 0), value)
+	if err != nil {
+		return err
+	}
+	return trailing(b, end)
+}
+
+// eachMemberFrom is eachMemberAt for an object that starts at b[i] and may
+// be followed by more: it returns the offset just past the object.
+func eachMemberFrom(b []byte, i int, value func(key []byte, start int) (end int, err error)) (int, error) {
 	if i >= len(b) || b[i] != '{' {
-		return fmt.Errorf("%w: not an object", errJSONSyntax)
+		return 0, fmt.Errorf("%w: not an object", errJSONSyntax)
 	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return trailing(b, i+1)
+		return i + 1, nil
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return fmt.Errorf("%w: object key expected at offset %d", errJSONSyntax, i)
+			return 0, fmt.Errorf("%w: object key expected at offset %d", errJSONSyntax, i)
 		}
 		kend, err := skipString(b, i)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		key := b[i+1 : kend-1]
 		i = skipSpace(b, kend)
 		if i >= len(b) || b[i] != ':' {
-			return fmt.Errorf("%w: ':' expected at offset %d", errJSONSyntax, i)
+			return 0, fmt.Errorf("%w: ':' expected at offset %d", errJSONSyntax, i)
 		}
 		vend, err := value(key, skipSpace(b, i+1))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		i = skipSpace(b, vend)
 		if i >= len(b) {
-			return fmt.Errorf("%w: unexpected end", errJSONSyntax)
+			return 0, fmt.Errorf("%w: unexpected end", errJSONSyntax)
 		}
 		switch b[i] {
 		case ',':
 			i = skipSpace(b, i+1)
 		case '}':
-			return trailing(b, i+1)
+			return i + 1, nil
 		default:
-			return fmt.Errorf("%w: ',' or '}' expected at offset %d", errJSONSyntax, i)
+			return 0, fmt.Errorf("%w: ',' or '}' expected at offset %d", errJSONSyntax, i)
 		}
 	}
 }

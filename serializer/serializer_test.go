@@ -198,6 +198,17 @@ func FuzzDecodeTyped(f *testing.F) {
 		`{"event":"created","path":"other","data":[1,2]}`,
 		`{"event":"created","path":"todos","data":{"id":1,"title":"t"} ,"context":{"method":"create"}}`,
 		`{"event":"created","path":"todos","data":{"id":1},"data":{"id":2}}`,
+		// The context's result, read by comparing it with the data: the
+		// same value, a longer one the data is a prefix of, broken ones.
+		`{"event":"created","path":"todos","data":{"id":1},"context":{"result":{"id":1},"method":"create"}}`,
+		`{"event":"created","path":"any","data":1,"context":{"result":12,"method":"x"}}`,
+		`{"event":"created","path":"any","data":1,"context":{"result":1 ,"method":"x"}}`,
+		`{"event":"created","path":"any","data":"a","context":{"result":"ab"}}`,
+		`{"event":"created","path":"any","data":true,"context":{"result":trueish}}`,
+		`{"event":"created","path":"todos","data":{"id":1},"context":{"result":{"id":1}"method":"create"}}`,
+		`{"event":"created","path":"todos","data":{"id":1},"context":{"result":{"id":1}`,
+		`{"event":"created","path":"todos","data":null,"context":{"result":null}}`,
+		`{"event":"created","path":"todos","data":{"id":1},"context":{"result":{"id":2}},"origin":"o"}`,
 	} {
 		f.Add([]byte(s))
 	}
