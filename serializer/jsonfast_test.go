@@ -2,6 +2,7 @@ package serializer
 
 import (
 	"encoding/json"
+	"hash/maphash"
 	"math"
 	"reflect"
 	"strconv"
@@ -287,5 +288,38 @@ func TestParseUintMatchesStrconv(t *testing.T) {
 		if ok != (err == nil) || ok && got != want {
 			t.Errorf("parseUint(%q) = %d, %v; strconv: %d, %v", in, got, ok, want, err)
 		}
+	}
+}
+
+// Names that hash to the same bucket of the intern cache all stay interned:
+// decoding them again allocates nothing.
+func TestInternedNamesShareABucket(t *testing.T) {
+	bucket := -1
+	for i := range interned {
+		if interned[i][0].Load() == nil {
+			bucket = i
+			break
+		}
+	}
+	if bucket < 0 {
+		t.Skip("no empty bucket left in this process")
+	}
+	var raws [][]byte
+	for i := 0; len(raws) < len(interned[bucket]); i++ {
+		name := []byte(strconv.Itoa(i) + "-name")
+		if maphash.Bytes(internSeed, name)%uint64(len(interned)) == uint64(bucket) {
+			raws = append(raws, []byte(`"`+string(name)+`"`))
+		}
+	}
+	decodeAll := func() {
+		for _, raw := range raws {
+			if s, err := jsonName(raw); err != nil || s != string(raw[1:len(raw)-1]) {
+				t.Fatalf("jsonName(%s) = %q, %v", raw, s, err)
+			}
+		}
+	}
+	decodeAll()
+	if allocs := testing.AllocsPerRun(100, decodeAll); allocs != 0 {
+		t.Errorf("%d names of one bucket, decoded in turn: %v allocations a round, want 0", len(raws), allocs)
 	}
 }

@@ -226,22 +226,35 @@ func jsonName(raw []byte) (string, error) {
 		return jsonString(raw)
 	}
 	inner := raw[1 : len(raw)-1]
-	slot := &interned[maphash.Bytes(internSeed, inner)%uint64(len(interned))]
-	if p := slot.Load(); p != nil && *p == string(inner) {
-		return *p, nil
+	h := maphash.Bytes(internSeed, inner)
+	bucket := &interned[h%uint64(len(interned))]
+	for i := range bucket {
+		if p := bucket[i].Load(); p == nil {
+			break // filled in order: nothing further along
+		} else if *p == string(inner) {
+			return *p, nil
+		}
 	}
 	s, err := jsonString(raw)
 	if err == nil && s == string(inner) { // no escapes: the bytes are the string
-		slot.Store(&s)
+		for i := range bucket {
+			if bucket[i].CompareAndSwap(nil, &s) {
+				return s, nil
+			}
+		}
+		bucket[(h>>32)%uint64(len(bucket))].Store(&s) // full: replace one
 	}
 	return s, err
 }
 
 const maxInterned = 64
 
-// interned is a cache, lossy on collisions, shared by every Sync in the
-// process; it only ever holds strings seen on the wire.
+// interned is a cache shared by every Sync in the process; it only ever
+// holds strings seen on the wire. Names that hash to the same bucket share
+// it: with one slot each, two of a message's names that collided (random
+// seeds, random replica IDs: about one run in twenty) evicted each other on
+// every message, and every name was decoded and allocated again.
 var (
-	interned   [512]atomic.Pointer[string]
+	interned   [128][4]atomic.Pointer[string]
 	internSeed = maphash.MakeSeed()
 )
