@@ -822,22 +822,19 @@ func (d *fastDecoder) integer() (int64, bool) {
 		return 0, false
 	}
 	neg := lit[0] == '-'
-	ds := lit
 	if neg {
-		ds = lit[1:]
+		lit = lit[1:]
 	}
-	if len(ds) > 18 {
-		n, err := strconv.ParseInt(string(lit), 10, 64)
-		return n, err == nil
+	u, ok := parseUint(lit)
+	switch {
+	case !ok:
+		return 0, false
+	case neg && u <= 1<<63:
+		return -int64(u), true // 1<<63 wraps to the smallest int64, as it should
+	case !neg && u <= math.MaxInt64:
+		return int64(u), true
 	}
-	var n int64
-	for _, c := range ds {
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
+	return 0, false
 }
 
 // parseUint is strconv.ParseUint(string(b), 10, 64) without the string:
