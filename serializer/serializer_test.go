@@ -150,6 +150,38 @@ func BenchmarkSerializers(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeTyped is the receiving side's decode of one message, as the
+// Sync does it: envelope, context and the data into the record type, for an
+// emitted event (no context) and for a service call's (the context carries
+// the record again as its result).
+func BenchmarkDecodeTyped(b *testing.B) {
+	td := serializer.JSON.(serializer.TypedDecoder)
+	todoType := reflect.TypeFor[todo]()
+	typeOf := func(string, string) (reflect.Type, bool) { return todoType, true }
+	for _, withContext := range []bool{false, true} {
+		m := message()
+		m.Seq = 123456789
+		m.Context.Result = m.Data
+		name := "create"
+		if !withContext {
+			m.Context, name = nil, "emit"
+		}
+		msg, err := serializer.JSON.Encode(m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			var e serializer.Envelope
+			for range b.N {
+				if _, decoded, err := td.DecodeTyped(msg, &e, typeOf); err != nil || !decoded {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // A valid document with an exotic value made the driver's streaming decoder
 // read a 2 GB string length and allocate it; it must be refused at once.
 func TestBSONExoticTypeRefused(t *testing.T) {
