@@ -209,24 +209,31 @@ func BenchEndToEnd(b *testing.B, opts eventsync.Options, emitters int) {
 const BenchWindow = 50_000
 
 // sendAll runs send on p goroutines (see Spread) and waits until done is
-// closed, or for at most a minute. It reports whether done was closed; if
-// not, it stops w first, so that senders waiting for events that will not
-// arrive return.
+// closed or nothing has arrived for a minute. It reports whether done was
+// closed; if not, it stops w first, so that senders waiting for events that
+// will not arrive return.
 func sendAll(w *inflight.Window, done <-chan struct{}, n, p int, send func(share int)) bool {
 	sent := make(chan struct{})
 	go func() {
 		defer close(sent)
 		Spread(n, p, send)
 	}()
-	ok := true
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		w.Stop()
-		ok = false
+	defer func() { <-sent }()
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for last := w.Got(); ; {
+		select {
+		case <-done:
+			return true
+		case <-tick.C:
+			if got := w.Got(); got != last {
+				last = got
+				continue
+			}
+			w.Stop()
+			return false
+		}
 	}
-	<-sent
-	return ok
 }
 
 // Spread runs fn on p goroutines, giving each its share of n, and waits.
