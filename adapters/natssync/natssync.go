@@ -212,17 +212,19 @@ func (a *Adapter) conn() (*nats.Conn, error) {
 	return nc, nil
 }
 
-// deliverGuarded wraps deliver so that it is never called after Close.
-func (a *Adapter) deliverGuarded(deliver func([]byte)) func([]byte) {
+// deliverGuarded wraps deliver so that it is never called after Close; it
+// reports whether it called it.
+func (a *Adapter) deliverGuarded(deliver func([]byte)) func([]byte) bool {
 	a.deliverMu.Lock()
 	a.delivering = true
 	a.deliverMu.Unlock()
-	return func(b []byte) {
+	return func(b []byte) bool {
 		a.deliverMu.RLock()
 		defer a.deliverMu.RUnlock()
 		if a.delivering {
 			deliver(b)
 		}
+		return a.delivering
 	}
 }
 
@@ -292,7 +294,7 @@ func (a *Adapter) jetStream(ctx context.Context, nc *nats.Conn) (jetstream.JetSt
 	return a.js, name, nil
 }
 
-func (a *Adapter) subscribeDurable(ctx context.Context, nc *nats.Conn, deliver func([]byte)) error {
+func (a *Adapter) subscribeDurable(ctx context.Context, nc *nats.Conn, deliver func([]byte) bool) error {
 	js, stream, err := a.jetStream(ctx, nc)
 	if err != nil {
 		return fmt.Errorf("natssync: subscribe: %w", err)
@@ -307,15 +309,28 @@ func (a *Adapter) subscribeDurable(ctx context.Context, nc *nats.Conn, deliver f
 		return fmt.Errorf("natssync: subscribe: consumer %q: %w", a.cfg.Durable, err)
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
-		deliver(m.Data())
-		_ = m.Ack()
-	})
+		if deliver(m.Data()) {
+			_ = m.Ack()
+		} else {
+			// Closed before the drain finished (Close's context ended): not
+			// delivered, so refused rather than acknowledged and lost.
+			_ = m.Nak()
+		}
+	}, jetstream.PullExpiry(pullExpiry), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		a.log.Load().Warn("natssync: durable consumer", "key", a.key, "durable", a.cfg.Durable, "err", err)
+	}))
 	if err != nil {
 		return fmt.Errorf("natssync: subscribe: consume: %w", err)
 	}
 	a.consume = cc
 	return nil
 }
+
+// pullExpiry bounds how long one pull request of a durable consumer waits
+// at the server (nats.go's default is 30 seconds, with heartbeats every 15).
+// A request whose heartbeats stop is replaced after two of them are missed,
+// so the shorter expiry also bounds a stall of the catch-up to seconds.
+const pullExpiry = 5 * time.Second
 
 // flush is a PING/PONG round trip; nats.go wants a deadline for it, so a
 // context without one gets 10 seconds.
@@ -465,17 +480,20 @@ func (a *Adapter) Close(ctx context.Context) error {
 	nc, sub, cc := a.nc, a.sub, a.consume
 	a.mu.Unlock()
 
-	a.deliverMu.Lock() // waits for an in-flight delivery
-	a.delivering = false
-	a.deliverMu.Unlock()
-
 	if cc != nil {
-		cc.Stop()
+		// Drain, not Stop, and before deliveries end: what the server has
+		// sent is delivered and acknowledged. Dropped, it would reach the
+		// durable consumer's next subscriber only after the server's
+		// acknowledgement deadline (30 seconds), and out of order.
+		cc.Drain()
 		select {
 		case <-cc.Closed():
 		case <-ctx.Done():
 		}
 	}
+	a.deliverMu.Lock() // waits for an in-flight delivery
+	a.delivering = false
+	a.deliverMu.Unlock()
 	if nc == nil {
 		return nil
 	}

@@ -3,6 +3,7 @@ package natssync_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -190,12 +191,102 @@ func TestDurableReplicaCatchesUp(t *testing.T) {
 	synctest.WaitStats(t, pub.Sync, 30*time.Second, "published", func(s eventsync.Stats) bool { return s.Published == 600 })
 
 	again := synctest.NewReplica(t, eventsync.Options{URI: durable, Key: key})
-	evs := again.Got.WaitN(t, 500, 30*time.Second)
+	// Waiting on the counters, a timeout shows where the events stopped.
+	synctest.WaitStats(t, again.Sync, 30*time.Second, "the catch-up", func(s eventsync.Stats) bool { return s.Dispatched >= 500 })
+	evs := again.Got.WaitN(t, 500, 5*time.Second)
 	got := synctest.SeqNumbers(evs)
 	for i, n := range got[:500] {
 		if n != 100+i {
 			t.Fatalf("catch-up event %d is %d, want %d", i, n, 100+i)
 		}
+	}
+}
+
+// A durable replica closed while messages are on their way loses none: what
+// the server has sent it is delivered before Close returns, and the rest
+// reaches the next subscriber of the same durable consumer at once, not
+// after the server's 30-second acknowledgement deadline.
+func TestDurableCloseHandsOnWhatItDidNotDeliver(t *testing.T) {
+	base := natsURL(t)
+	key := adaptertest.UniqueKey("durclose")
+	deleteStreamLater(t, base, key)
+	cfg := natssync.Config{Durable: adaptertest.UniqueKey("replica"), MemoryStorage: true}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	var mu sync.Mutex
+	seen := map[string]int{} // message -> deliveries, over both subscribers
+	record := func(b []byte) {
+		mu.Lock()
+		seen[string(b)]++
+		mu.Unlock()
+	}
+	first := natssync.Dial(base, key, cfg)
+	got, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	if err := first.Subscribe(ctx, func(b []byte) {
+		record(b)
+		once.Do(func() { close(got); <-release }) // hold the consumer on the first message
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pub := natssync.Dial(base, key, natssync.Config{})
+	defer pub.Close(context.Background())
+	const n = 50
+	msgs := make([][]byte, n)
+	for i := range msgs {
+		msgs[i] = []byte(fmt.Sprintf("m%02d", i))
+	}
+	if err := pub.Publish(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	<-got
+	closed := make(chan error, 1)
+	go func() { closed <- first.Close(ctx) }()
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+
+	// Publish 50 more, so that the next subscriber has something to get
+	// whatever the first one took.
+	more := make([][]byte, n)
+	for i := range more {
+		more[i] = []byte(fmt.Sprintf("m%02d", n+i))
+	}
+	if err := pub.Publish(ctx, more...); err != nil {
+		t.Fatal(err)
+	}
+	msgs = append(msgs, more...)
+	next := natssync.Dial(base, key, cfg)
+	defer next.Close(context.Background())
+	all := make(chan struct{})
+	if err := next.Subscribe(ctx, func(b []byte) {
+		record(b)
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen) == len(msgs) {
+			select {
+			case <-all:
+			default:
+				close(all)
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-all:
+	case <-time.After(10 * time.Second):
+		mu.Lock()
+		defer mu.Unlock()
+		var missing []string
+		for _, m := range msgs {
+			if seen[string(m)] == 0 {
+				missing = append(missing, string(m))
+			}
+		}
+		t.Fatalf("%d of %d messages delivered within 10 s of the next subscriber; missing %v", len(seen), len(msgs), missing)
 	}
 }
 
