@@ -23,6 +23,8 @@
 // reconnect. Durable mode is at least once within the stream's limits: every
 // event is stored before Publish returns, and a replica's durable consumer
 // resumes after the last event it acknowledged, including across restarts.
+// An event is acknowledged once delivered to the Sync; Close drains the
+// consumer first, so what the server has sent is delivered, not dropped.
 package natssync
 
 import (
