@@ -18,11 +18,17 @@ func benchRecord() Todo { return Todo{ID: 12345, Title: strings.Repeat("t", 200)
 // through Sync, the JSON serializer and the mem adapter, to a listener on a
 // second App: the cost that is eventsync's own, with no broker.
 func BenchmarkEndToEnd(b *testing.B) {
-	for _, mode := range []string{"Emit", "Create"} {
+	// CreateRecordType registers the service with RecordType, which calls
+	// Create without reflection.
+	for _, mode := range []string{"Emit", "Create", "CreateRecordType"} {
 		b.Run(mode, func(b *testing.B) {
 			bus := "bench-" + mode
-			appA, svcA := newAppB(b)
-			appB, svcB := newAppB(b)
+			var opts []eventsync.ServiceOption
+			if mode == "CreateRecordType" {
+				opts = append(opts, eventsync.RecordType[Todo]())
+			}
+			appA, svcA := newAppB(b, opts...)
+			appB, svcB := newAppB(b, opts...)
 			sa := configureB(b, appA, bus)
 			sb := configureB(b, appB, bus)
 			w := inflight.New(synctest.BenchWindow)
@@ -70,9 +76,9 @@ func (s *benchTodos) Create(_ context.Context, t Todo, _ eventsync.Params) (Todo
 	return t, nil
 }
 
-func newAppB(b *testing.B) (*eventsync.App, *eventsync.Service) {
+func newAppB(b *testing.B, opts ...eventsync.ServiceOption) (*eventsync.App, *eventsync.Service) {
 	app := eventsync.NewApp()
-	svc, err := eventsync.Use(app, "todos", &benchTodos{})
+	svc, err := eventsync.Use(app, "todos", &benchTodos{}, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}

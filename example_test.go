@@ -173,3 +173,18 @@ func Example_pipeliner() {
 	// a b c
 	// published: 3 confirmed: true
 }
+
+// Declaring the record type with RecordType lets the service's methods be
+// called without reflection (here Create, Get, Update and Remove, which take
+// Todo and an int id; Patch takes a map and still goes through reflection).
+func ExampleRecordType() {
+	app := eventsync.NewApp()
+	svc, err := eventsync.Use(app, "todos", &TodoService{}, eventsync.RecordType[Todo]())
+	if err != nil {
+		panic(err)
+	}
+	created, _ := svc.Create(context.Background(), Todo{Title: "buy milk"}, nil)
+	got, _ := svc.Get(context.Background(), created.(Todo).ID, nil)
+	fmt.Println(svc.RecordType(), got.(Todo).Title)
+	// Output: eventsync_test.Todo buy milk
+}

