@@ -48,55 +48,44 @@ func typedMethods[T any](svc any) map[string]typedMethod {
 
 // typedByID adds to calls the methods of svc that take an id of type ID.
 func typedByID[T, ID any](svc any, calls map[string]typedMethod) {
-	args := func(hc *HookContext, withData bool) (id ID, data T, ok bool) {
-		if id, ok = hc.ID.(ID); ok && withData {
-			data, ok = hc.Data.(T)
+	withID := func(method string, fn func(context.Context, ID, Params) (T, error)) {
+		calls[method] = func(ctx context.Context, hc *HookContext) (any, error) {
+			id, ok := hc.ID.(ID)
+			if !ok {
+				return nil, errNotExact
+			}
+			return result(fn(ctx, id, hc.Params))
 		}
-		return id, data, ok
+	}
+	withIDAndData := func(method string, fn func(context.Context, ID, T, Params) (T, error)) {
+		calls[method] = func(ctx context.Context, hc *HookContext) (any, error) {
+			id, ok := hc.ID.(ID)
+			data, isT := hc.Data.(T)
+			if !ok || !isT {
+				return nil, errNotExact
+			}
+			return result(fn(ctx, id, data, hc.Params))
+		}
 	}
 	if s, ok := svc.(interface {
 		Get(context.Context, ID, Params) (T, error)
 	}); ok {
-		calls[MethodGet] = func(ctx context.Context, hc *HookContext) (any, error) {
-			id, _, ok := args(hc, false)
-			if !ok {
-				return nil, errNotExact
-			}
-			return result(s.Get(ctx, id, hc.Params))
-		}
+		withID(MethodGet, s.Get)
 	}
 	if s, ok := svc.(interface {
 		Remove(context.Context, ID, Params) (T, error)
 	}); ok {
-		calls[MethodRemove] = func(ctx context.Context, hc *HookContext) (any, error) {
-			id, _, ok := args(hc, false)
-			if !ok {
-				return nil, errNotExact
-			}
-			return result(s.Remove(ctx, id, hc.Params))
-		}
+		withID(MethodRemove, s.Remove)
 	}
 	if s, ok := svc.(interface {
 		Update(context.Context, ID, T, Params) (T, error)
 	}); ok {
-		calls[MethodUpdate] = func(ctx context.Context, hc *HookContext) (any, error) {
-			id, data, ok := args(hc, true)
-			if !ok {
-				return nil, errNotExact
-			}
-			return result(s.Update(ctx, id, data, hc.Params))
-		}
+		withIDAndData(MethodUpdate, s.Update)
 	}
 	if s, ok := svc.(interface {
 		Patch(context.Context, ID, T, Params) (T, error)
 	}); ok {
-		calls[MethodPatch] = func(ctx context.Context, hc *HookContext) (any, error) {
-			id, data, ok := args(hc, true)
-			if !ok {
-				return nil, errNotExact
-			}
-			return result(s.Patch(ctx, id, data, hc.Params))
-		}
+		withIDAndData(MethodPatch, s.Patch)
 	}
 }
 

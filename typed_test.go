@@ -40,6 +40,9 @@ func TestRecordTypeCallsAnswerAsReflection(t *testing.T) {
 		{"get what is not there", func(s *eventsync.Service) (any, error) { return s.Get(ctx, 99, nil) }},
 		{"update", func(s *eventsync.Service) (any, error) { return s.Update(ctx, 1, Todo{Title: "d"}, nil) }},
 		{"update by an int64", func(s *eventsync.Service) (any, error) { return s.Update(ctx, int64(1), Todo{Title: "e"}, nil) }},
+		{"update from a map", func(s *eventsync.Service) (any, error) {
+			return s.Update(ctx, 1, map[string]any{"title": "f"}, nil)
+		}},
 		{"patch (its data is a map)", func(s *eventsync.Service) (any, error) {
 			return s.Patch(ctx, 1, map[string]any{"done": true}, nil)
 		}},
