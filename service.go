@@ -272,11 +272,11 @@ func (s *Service) call(ctx context.Context, method string, id, data any, params 
 
 	err := runHooks(ctx, hc, appHooks.Before, svcHooks.Before)
 	if err == nil && hc.Result == nil { // a before hook may answer the call itself
-		err = errNotExact
-		if direct, ok := s.typed[method]; ok {
+		direct, ok := s.typed[method]
+		if ok {
 			hc.Result, err = direct(ctx, hc)
 		}
-		if errors.Is(err, errNotExact) {
+		if !ok || errors.Is(err, errNotExact) {
 			call.ctx = ctx
 			hc.Result, err = invoke(reflect.ValueOf(&call.ctx).Elem(), s.receiver, m, hc)
 			call.ctx = nil // hc outlives the call in the event's Context
