@@ -323,6 +323,9 @@ type fastDecoder struct {
 	i     int
 	depth int
 	buf   []byte // unescaped strings
+	// shared lets strings without escapes point into b instead of being
+	// copied: for a caller that never modifies b again (see DecodeTyped).
+	shared bool
 }
 
 func (d *fastDecoder) space() {
@@ -635,7 +638,11 @@ func asciiEqualFold(s string, b []byte) bool {
 
 // string decodes the JSON string at d.i.
 func (d *fastDecoder) string() (string, bool) {
+	start := d.i + 1
 	b, ok := d.stringBytes()
+	if d.shared && ok && len(b) > 0 && &b[0] == &d.b[start] {
+		return unsafe.String(&b[0], len(b)), true // no escapes: b is d.b's
+	}
 	return string(b), ok
 }
 

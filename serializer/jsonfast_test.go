@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 type fastKey string
@@ -326,5 +327,38 @@ func TestInternedNamesShareABucket(t *testing.T) {
 	decodeAll()
 	if allocs := testing.AllocsPerRun(100, decodeAll); allocs != 0 {
 		t.Errorf("%d names of one bucket, decoded in turn: %v allocations a round, want 0", len(raws), allocs)
+	}
+}
+
+// DecodeTyped's strings without escapes point into the message; those with
+// escapes are copies (the decoder's unescape buffer is reused); DecodeData,
+// whose caller may reuse its buffer, copies every string.
+func TestDecodeTypedSharesPlainStrings(t *testing.T) {
+	msg := []byte(`{"event":"created","path":"todos","data":{"title":"plain","inner":{"tags":["a\"b","c\\d"]}}}`)
+	typeOf := func(string, string) (reflect.Type, bool) { return reflect.TypeFor[fastRecord](), true }
+	var e Envelope
+	data, decoded, err := JSON.(TypedDecoder).DecodeTyped(msg, &e, typeOf)
+	if err != nil || !decoded {
+		t.Fatalf("DecodeTyped: decoded %v, err %v", decoded, err)
+	}
+	rec := data.(fastRecord)
+	inMsg := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		base := uintptr(unsafe.Pointer(&msg[0]))
+		return p >= base && p < base+uintptr(len(msg))
+	}
+	if rec.Title != "plain" || !inMsg(rec.Title) {
+		t.Errorf("title %q: want %q sharing the message's memory", rec.Title, "plain")
+	}
+	if want := []string{`a"b`, `c\d`}; !reflect.DeepEqual(rec.Inner.Tags, want) || inMsg(rec.Inner.Tags[0]) || inMsg(rec.Inner.Tags[1]) {
+		t.Errorf("escaped tags %q: want copies of %q", rec.Inner.Tags, want)
+	}
+
+	var copied fastRecord
+	if err := JSON.DecodeData(e.Data, &copied); err != nil {
+		t.Fatal(err)
+	}
+	if copied.Title != "plain" || inMsg(copied.Title) {
+		t.Errorf("DecodeData's title %q shares the caller's buffer", copied.Title)
 	}
 }

@@ -93,6 +93,11 @@ type TypedDecoder interface {
 	// new value of it, as DecodeData would. decoded reports whether data is
 	// that value; if not (no type, or data that does not fit it), the caller
 	// decodes e.Data itself.
+	//
+	// Like e.Data, strings in data may share b's memory (JSON: those
+	// without escapes are not copied), so the caller must not modify b
+	// afterwards. The Sync never does: an adapter hands each message over
+	// for good (see eventsync.Adapter).
 	DecodeTyped(b []byte, e *Envelope, typeOf func(path, event string) (t reflect.Type, ok bool)) (data any, decoded bool, err error)
 }
 
