@@ -323,8 +323,9 @@ type fastDecoder struct {
 	i     int
 	depth int
 	buf   []byte // unescaped strings
-	// shared lets strings without escapes point into b instead of being
-	// copied: for a caller that never modifies b again (see DecodeTyped).
+	// shared lets long strings without escapes point into b instead of
+	// being copied: for a caller that never modifies b again (see
+	// DecodeTyped).
 	shared bool
 }
 
@@ -640,7 +641,10 @@ func asciiEqualFold(s string, b []byte) bool {
 func (d *fastDecoder) string() (string, bool) {
 	start := d.i + 1
 	b, ok := d.stringBytes()
-	if d.shared && ok && len(b) > 0 && &b[0] == &d.b[start] {
+	// A string kept alive keeps the whole of d.b alive, so only one that is
+	// at least a quarter of it is shared: what it holds on to is at most
+	// four times its own size.
+	if d.shared && ok && len(b) > 0 && 4*len(b) >= len(d.b) && &b[0] == &d.b[start] {
 		return unsafe.String(&b[0], len(b)), true // no escapes: b is d.b's
 	}
 	return string(b), ok

@@ -330,11 +330,13 @@ func TestInternedNamesShareABucket(t *testing.T) {
 	}
 }
 
-// DecodeTyped's strings without escapes point into the message; those with
-// escapes are copies (the decoder's unescape buffer is reused); DecodeData,
+// DecodeTyped's long strings without escapes point into the message; short
+// ones, which would keep much more than themselves alive, and those with
+// escapes (the decoder's unescape buffer is reused) are copies; DecodeData,
 // whose caller may reuse its buffer, copies every string.
-func TestDecodeTypedSharesPlainStrings(t *testing.T) {
-	msg := []byte(`{"event":"created","path":"todos","data":{"title":"plain","inner":{"tags":["a\"b","c\\d"]}}}`)
+func TestDecodeTypedSharesLongPlainStrings(t *testing.T) {
+	long := strings.Repeat("p", 80)
+	msg := []byte(`{"event":"created","path":"todos","data":{"title":"` + long + `","-":"short","inner":{"tags":["a\"b","c\\d"]}}}`)
 	typeOf := func(string, string) (reflect.Type, bool) { return reflect.TypeFor[fastRecord](), true }
 	var e Envelope
 	data, decoded, err := JSON.(TypedDecoder).DecodeTyped(msg, &e, typeOf)
@@ -347,8 +349,11 @@ func TestDecodeTypedSharesPlainStrings(t *testing.T) {
 		base := uintptr(unsafe.Pointer(&msg[0]))
 		return p >= base && p < base+uintptr(len(msg))
 	}
-	if rec.Title != "plain" || !inMsg(rec.Title) {
-		t.Errorf("title %q: want %q sharing the message's memory", rec.Title, "plain")
+	if rec.Title != long || !inMsg(rec.Title) {
+		t.Errorf("title %q: want %q sharing the message's memory", rec.Title, long)
+	}
+	if rec.Dash != "short" || inMsg(rec.Dash) {
+		t.Errorf("short string %q: want a copy of %q", rec.Dash, "short")
 	}
 	if want := []string{`a"b`, `c\d`}; !reflect.DeepEqual(rec.Inner.Tags, want) || inMsg(rec.Inner.Tags[0]) || inMsg(rec.Inner.Tags[1]) {
 		t.Errorf("escaped tags %q: want copies of %q", rec.Inner.Tags, want)
@@ -358,7 +363,7 @@ func TestDecodeTypedSharesPlainStrings(t *testing.T) {
 	if err := JSON.DecodeData(e.Data, &copied); err != nil {
 		t.Fatal(err)
 	}
-	if copied.Title != "plain" || inMsg(copied.Title) {
+	if copied.Title != long || inMsg(copied.Title) {
 		t.Errorf("DecodeData's title %q shares the caller's buffer", copied.Title)
 	}
 }

@@ -95,9 +95,10 @@ type TypedDecoder interface {
 	// decodes e.Data itself.
 	//
 	// Like e.Data, strings in data may share b's memory (JSON: those
-	// without escapes are not copied), so the caller must not modify b
-	// afterwards. The Sync never does: an adapter hands each message over
-	// for good (see eventsync.Adapter).
+	// without escapes and at least a quarter of b long, so that keeping one
+	// keeps at most four times its size alive), so the caller must not
+	// modify b afterwards. The Sync never does: an adapter hands each
+	// message over for good (see eventsync.Adapter).
 	DecodeTyped(b []byte, e *Envelope, typeOf func(path, event string) (t reflect.Type, ok bool)) (data any, decoded bool, err error)
 }
 

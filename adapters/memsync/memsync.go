@@ -9,6 +9,7 @@
 package memsync
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/url"
@@ -73,6 +74,7 @@ type subscriber struct {
 	space    chan struct{} // one slot: the queue was emptied
 	done     chan struct{} // closed when the subscriber stops
 	finished chan struct{} // closed when its goroutine has returned
+	isEcho   func([]byte) bool
 }
 
 func notify(ch chan struct{}) {
@@ -117,8 +119,16 @@ func (s *subscriber) run(deliver func([]byte)) {
 				return
 			default:
 			}
-			deliver(msg)
 			batch[i] = nil
+			if isEcho := s.isEcho; isEcho != nil && isEcho(msg) {
+				continue // this replica's own: nothing to copy
+			}
+			// Each subscriber gets a copy, as from a broker: it owns what it
+			// is handed (see eventsync.Adapter), and what it keeps of it (a
+			// decoded record's strings may point into the message) must not
+			// hold on to the publisher's memory, where the message shares a
+			// 32 KiB chunk with others.
+			deliver(bytes.Clone(msg))
 		}
 	}
 }
@@ -143,12 +153,24 @@ type Adapter struct {
 	mu     sync.Mutex
 	sub    *subscriber
 	closed bool
+	isEcho func([]byte) bool // see SetEchoFilter
 }
 
-var _ eventsync.Adapter = (*Adapter)(nil)
+var (
+	_ eventsync.Adapter      = (*Adapter)(nil)
+	_ eventsync.EchoFilterer = (*Adapter)(nil)
+)
 
 // New returns an adapter on bus for key.
 func New(bus *Bus, key string) *Adapter { return &Adapter{topic: bus.topic(key)} }
+
+// SetEchoFilter implements eventsync.EchoFilterer: the subscription drops
+// what isEcho reports as this replica's own before copying it.
+func (a *Adapter) SetEchoFilter(isEcho func(msg []byte) bool) {
+	a.mu.Lock()
+	a.isEcho = isEcho
+	a.mu.Unlock()
+}
 
 // Subscribe implements eventsync.Adapter. The subscription is live when it returns.
 func (a *Adapter) Subscribe(_ context.Context, deliver func([]byte)) error {
@@ -161,7 +183,7 @@ func (a *Adapter) Subscribe(_ context.Context, deliver func([]byte)) error {
 		return fmt.Errorf("memsync: subscribe: already subscribed")
 	}
 	s := &subscriber{wake: make(chan struct{}, 1), space: make(chan struct{}, 1),
-		done: make(chan struct{}), finished: make(chan struct{})}
+		done: make(chan struct{}), finished: make(chan struct{}), isEcho: a.isEcho}
 	a.sub = s
 	a.topic.mu.Lock()
 	a.topic.subs[s] = struct{}{}
