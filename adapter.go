@@ -18,7 +18,9 @@ type Adapter interface {
 	// Subscribe delivers every message published under the adapter's key, by any
 	// replica including this one, in publish order per publisher. It returns once
 	// the subscription is live; deliver is called from one goroutine, and not
-	// after Close returns. deliver owns msg.
+	// after Close returns. deliver owns msg: the adapter must not modify or
+	// reuse it afterwards, nor hand the same slice to another subscriber
+	// (the Sync may keep it: a decoded record's long strings point into it).
 	Subscribe(ctx context.Context, deliver func(msg []byte)) error
 	// Publish sends one batch, in order, and returns an error if any of it was
 	// not sent (the Sync then retries the whole batch). It must not modify msgs.
