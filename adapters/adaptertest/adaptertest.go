@@ -209,11 +209,28 @@ func (h *harness) fanOut(t *testing.T) {
 	h.publish(t, a, msgs[0])
 	h.publish(t, a, msgs[1:10]...)
 	h.publish(t, a, msgs[10:]...)
+	var first [][]byte
 	for i, col := range cols {
 		got := col.wait(t, len(msgs), h.cfg.timeout)
 		t.Logf("subscriber %d got %d messages", i, len(got))
 		checkPerPublisher(t, got, map[string][][]byte{"a": msgs})
+		if i == 0 {
+			first = got
+		}
 	}
+	// Each subscriber owns what it got (the Sync keeps messages and points
+	// into them): writing to one subscriber's messages changes nobody else's.
+	want := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		want[i] = bytes.Clone(m)
+	}
+	for _, m := range first {
+		m[0] = 'X'
+	}
+	for _, col := range cols[1:] {
+		checkPerPublisher(t, col.wait(t, len(msgs), h.cfg.timeout), map[string][][]byte{"a": want})
+	}
+	checkPerPublisher(t, msgs, map[string][][]byte{"a": want})
 }
 
 func (h *harness) orderPerPublisher(t *testing.T) {
