@@ -70,11 +70,11 @@ type topic struct {
 type subscriber struct {
 	mu       sync.Mutex
 	queue    [][]byte
-	wake     chan struct{} // one slot: messages were queued
-	space    chan struct{} // one slot: the queue was emptied
-	done     chan struct{} // closed when the subscriber stops
-	finished chan struct{} // closed when its goroutine has returned
-	isEcho   func([]byte) bool
+	wake     chan struct{}     // one slot: messages were queued
+	space    chan struct{}     // one slot: the queue was emptied
+	done     chan struct{}     // closed when the subscriber stops
+	finished chan struct{}     // closed when its goroutine has returned
+	isEcho   func([]byte) bool // see Adapter.SetEchoFilter; nil: deliver everything
 }
 
 func notify(ch chan struct{}) {
