@@ -174,13 +174,15 @@ func skipLiteral(b []byte, i int, lit string) (int, error) {
 // skipString returns the offset just past the string starting at b[i] == '"'.
 // A plain ASCII string (keys, names, most values) ends where stringRun
 // stops; other strings are crossed from quote to quote with bytes.IndexByte,
-// which is faster over long runs of non-ASCII text. Control characters are
-// left to the decoders of the values that are used.
+// which is faster over long runs of non-ASCII text; they go on from where
+// stringRun stopped, since what it crossed holds no quote or backslash.
+// Control characters are left to the decoders of the values that are used.
 func skipString(b []byte, i int) (int, error) {
-	if j := stringRun(b, i+1); j < len(b) && b[j] == '"' {
+	j := stringRun(b, i+1)
+	if j < len(b) && b[j] == '"' {
 		return j + 1, nil
 	}
-	for j := i + 1; j < len(b); {
+	for j < len(b) {
 		q := bytes.IndexByte(b[j:], '"')
 		if q < 0 {
 			break
