@@ -208,7 +208,10 @@ func decodeDataAt(b []byte, start int, t reflect.Type) (any, int, error) {
 	p := reflect.New(t)
 	plan := planFor(t)
 	d := fastDecoder{b: b, i: start, shared: true}
-	if d.value(plan, p.Elem()) {
+	// The fast path reads a number by JSON's grammar and stops after the 0
+	// of 0000; skipValue takes all of it, as Decode does, and encoding/json
+	// then refuses it, so that the data is left encoded as Decode leaves it.
+	if d.value(plan, p.Elem()) && (d.i == len(b) || endsValue(b[d.i])) {
 		return box(p, plan.typeWord), d.i, nil
 	}
 	end, err := skipValue(b, start, 0)
