@@ -289,15 +289,15 @@ var plainJSON = func() (t [256]bool) {
 	return t
 }()
 
-// plainRun returns the index of the first byte of s at or after i that is
-// not plainJSON, or len(s). It tests eight bytes at a time (string contents
+// plainRunWords is plainRun in Go (plainrun_amd64.s is the same sixteen
+// bytes at a time): it tests eight bytes at a time (string contents
 // are most of what is scanned, and a table lookup a byte was a tenth of the
 // core path): m gets the top bit of each byte that is below 0x20, from 0x80
 // up, or one of the five, where (v-ones)&^v has the top bit of each zero byte
 // of v; masking one bit finds two of them at once (" and & differ in 0x04
 // only, < and > in 0x02). Only m's lowest set bit is exact (a match may set
 // bits above it by borrowing), and it is the only one used.
-func plainRun[T string | []byte](s T, i int) int {
+func plainRunWords(s string, i int) int {
 	const ones, tops = 0x0101010101010101, 0x8080808080808080
 	for ; i+8 <= len(s); i += 8 {
 		w := s[i : i+8]
