@@ -68,6 +68,13 @@ func bench(ctx context.Context, c *common, args []string, stdout, stderr io.Writ
 	if err := parse(fs, c, args, stderr); err != nil {
 		return err
 	}
+	keyGiven := false
+	fs.Visit(func(f *flag.Flag) { keyGiven = keyGiven || f.Name == "key" })
+	if !keyGiven {
+		// A key of its own: on the default key, live replicas would get the
+		// run's events and the run theirs (--raw counts any message).
+		c.key = fmt.Sprintf("eventsync-bench-%d", time.Now().UnixNano())
+	}
 	if *n < 1 || *publishers < 1 || *rounds < 1 {
 		return errors.New("--n, --publishers and --rounds must be positive")
 	}

@@ -101,6 +101,42 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// Without --key, bench runs on a key of its own: a replica tailing the
+// default key gets none of its events (the marker published after the run
+// is the first thing it sees, and memsync delivers in order).
+func TestBenchKeepsOffTheDefaultKey(t *testing.T) {
+	ctx := context.Background()
+	var out, errOut syncBuffer
+	tailDone := make(chan error, 1)
+	go func() {
+		tailDone <- run(ctx, []string{"tail", "--uri", "mem://benchkey", "--count", "1", "--json"}, &out, &errOut)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(errOut.String(), "listening") {
+		if time.Now().After(deadline) {
+			t.Fatalf("tail did not start: %s", errOut.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for _, raw := range []string{"--raw=false", "--raw=true"} {
+		var benchOut bytes.Buffer
+		if err := run(ctx, []string{"bench", "--uri", "mem://benchkey", "--n", "100", raw}, &benchOut, &errOut); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pubOut bytes.Buffer
+	if err := run(ctx, []string{"publish", "--uri", "mem://benchkey", "--path", "marker", "--event", "created", "--data", `1`}, &pubOut, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-tailDone; err != nil {
+		t.Fatal(err)
+	}
+	var first tailLine
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out.String())), &first); err != nil || first.Path != "marker" {
+		t.Fatalf("the default key's first message is not the marker (%v): %s", err, out.String())
+	}
+}
+
 func TestBenchRounds(t *testing.T) {
 	var out, errOut syncBuffer
 	args := []string{"bench", "--uri", "mem://rounds", "--n", "2000", "--rate", "20000", "--rounds", "2", "--json"}
