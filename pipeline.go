@@ -37,7 +37,7 @@ func (s *Sync) pipelineLoop(p Pipeliner) {
 		confirmed = make(chan error, 1)
 		failed    bool // publish all of sent again before anything new
 		bo        backoff.Backoff
-		due       = time.NewTimer(confirmDelay) // fires when the oldest unconfirmed batch has waited enough
+		due       = time.NewTimer(confirmDelay) // armed while sent batches wait for a confirmation
 		dueArmed  bool
 		closing   bool // Close was called: confirm without waiting
 	)
