@@ -55,10 +55,15 @@ func NewReplica(t testing.TB, opts eventsync.Options) *Replica {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := &Replica{App: app, Svc: svc, Got: NewRecorder()}
+	// Before Configure: a durable replica's catch-up is dispatched as soon
+	// as it subscribes. "created" is left to benchmarks, unrecorded.
+	svc.On("seq", r.Got.Add)
 	s, err := eventsync.Configure(app, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.Sync = s
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -69,8 +74,6 @@ func NewReplica(t testing.TB, opts eventsync.Options) *Replica {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("replica not ready: %v", s.Err())
 	}
-	r := &Replica{App: app, Svc: svc, Sync: s, Got: NewRecorder()}
-	svc.On("seq", r.Got.Add) // "created" is left to benchmarks, unrecorded
 	return r
 }
 
