@@ -364,8 +364,8 @@ func (a *Adapter) Publish(ctx context.Context, msgs ...[]byte) error {
 }
 
 // Send implements eventsync.Pipeliner. Plain mode writes the batch to the
-// connection's buffer (nats.go writes it out as it fills, and at once on a
-// Confirm); durable mode publishes it asynchronously to JetStream and waits
+// connection's buffer, which nats.go's flusher goroutine writes out at once
+// (a Confirm is not needed for the messages to leave); durable mode publishes it asynchronously to JetStream and waits
 // for every acknowledgement, so there Confirm has nothing left to do. After
 // a reconnection it fails until a Publish succeeds: what was sent on the
 // lost connection may be lost, and must be published again before anything
