@@ -36,13 +36,13 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func TestTailAndPublish(t *testing.T) {
-	ctx := context.Background()
+// startTail runs tail with args and returns once it listens: its output,
+// and its result when it ends.
+func startTail(t *testing.T, args ...string) (*syncBuffer, <-chan error) {
+	t.Helper()
 	var out, errOut syncBuffer
-	tailDone := make(chan error, 1)
-	go func() {
-		tailDone <- run(ctx, []string{"tail", "--uri", "mem://cli", "--key", "k", "--count", "3", "--json"}, &out, &errOut)
-	}()
+	done := make(chan error, 1)
+	go func() { done <- run(context.Background(), append([]string{"tail"}, args...), &out, &errOut) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(errOut.String(), "listening") {
 		if time.Now().After(deadline) {
@@ -50,6 +50,13 @@ func TestTailAndPublish(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	return &out, done
+}
+
+func TestTailAndPublish(t *testing.T) {
+	ctx := context.Background()
+	var errOut syncBuffer
+	out, tailDone := startTail(t, "--uri", "mem://cli", "--key", "k", "--count", "3", "--json")
 	var pubOut bytes.Buffer
 	err := run(ctx, []string{"publish", "--uri", "mem://cli", "--key", "k", "--path", "todos", "--event", "created",
 		"--data", `{"id":1,"title":"x"}`, "--count", "2"}, &pubOut, &errOut)
@@ -106,18 +113,8 @@ func TestBench(t *testing.T) {
 // is the first thing it sees, and memsync delivers in order).
 func TestBenchKeepsOffTheDefaultKey(t *testing.T) {
 	ctx := context.Background()
-	var out, errOut syncBuffer
-	tailDone := make(chan error, 1)
-	go func() {
-		tailDone <- run(ctx, []string{"tail", "--uri", "mem://benchkey", "--count", "1", "--json"}, &out, &errOut)
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(errOut.String(), "listening") {
-		if time.Now().After(deadline) {
-			t.Fatalf("tail did not start: %s", errOut.String())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	var errOut syncBuffer
+	out, tailDone := startTail(t, "--uri", "mem://benchkey", "--count", "1", "--json")
 	for _, raw := range []string{"--raw=false", "--raw=true"} {
 		var benchOut bytes.Buffer
 		if err := run(ctx, []string{"bench", "--uri", "mem://benchkey", "--n", "100", raw}, &benchOut, &errOut); err != nil {
