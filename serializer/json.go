@@ -211,7 +211,7 @@ func decodeDataAt(b []byte, start int, t reflect.Type) (any, int, error) {
 	// The fast path reads a number by JSON's grammar and stops after the 0
 	// of 0000; skipValue takes all of it, as Decode does, and encoding/json
 	// then refuses it, so that the data is left encoded as Decode leaves it.
-	if d.value(plan, p.Elem()) && (d.i == len(b) || endsValue(b[d.i])) {
+	if d.value(plan, p.Elem()) && valueEndsAt(b, d.i) {
 		return box(p, plan.typeWord), d.i, nil
 	}
 	end, err := skipValue(b, start, 0)
@@ -274,7 +274,7 @@ func decodeJSONContextAt(b []byte, start int, data []byte) (*Context, int, error
 	c := &Context{}
 	end, err := eachMemberFrom(b, start, func(key []byte, start int) (int, error) {
 		if n := len(data); n > 0 && string(key) == "result" && bytes.HasPrefix(b[start:], data) &&
-			(start+n == len(b) || endsValue(b[start+n])) {
+			valueEndsAt(b, start+n) {
 			return start + n, nil
 		}
 		end, err := skipValue(b, start, 0)
@@ -286,9 +286,14 @@ func decodeJSONContextAt(b []byte, start int, data []byte) (*Context, int, error
 	return c, end, err
 }
 
-// endsValue reports whether c may follow a JSON value: a value that is a
-// prefix of the bytes ends at the prefix's end when c does.
-func endsValue(c byte) bool {
+// valueEndsAt reports whether a JSON value may end at b[i]: at the end of
+// b, or before a byte that may follow a value. A value read as a prefix of
+// b[start:] is the whole value only then.
+func valueEndsAt(b []byte, i int) bool {
+	if i == len(b) {
+		return true
+	}
+	c := b[i]
 	return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r'
 }
 
