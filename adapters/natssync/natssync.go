@@ -365,10 +365,11 @@ func (a *Adapter) Publish(ctx context.Context, msgs ...[]byte) error {
 
 // Send implements eventsync.Pipeliner. Plain mode writes the batch to the
 // connection's buffer, which nats.go's flusher goroutine writes out at once
-// (a Confirm is not needed for the messages to leave); durable mode publishes it asynchronously to JetStream and waits
-// for every acknowledgement, so there Confirm has nothing left to do. After
-// a reconnection it fails until a Publish succeeds: what was sent on the
-// lost connection may be lost, and must be published again before anything
+// (a Confirm is not needed for the messages to leave); durable mode
+// publishes it asynchronously to JetStream and waits for every
+// acknowledgement, so there Confirm has nothing left to do. After a
+// reconnection it fails until a Publish succeeds: what was sent on the lost
+// connection may be lost, and must be published again before anything
 // newer.
 func (a *Adapter) Send(ctx context.Context, msgs ...[]byte) error {
 	if err := a.sameConnection(); err != nil {
