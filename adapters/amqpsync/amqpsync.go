@@ -8,7 +8,7 @@
 //
 // Options: confirm (publisher confirms, default true), ack=auto|manual
 // (default auto), prefetch (with manual ack, default 1000), name (connection
-// name shown in the management UI).
+// name shown in the management UI), pack (see Config.Pack; default false).
 //
 // amqp091-go does not reconnect; this adapter does: when the connection or a
 // channel closes it redials with backoff, redeclares the exchange, queue and
@@ -24,6 +24,7 @@
 package amqpsync
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -54,6 +55,13 @@ type Config struct {
 	ManualAck  bool   // acknowledge each delivery after handing it to the Sync
 	Prefetch   int    // with ManualAck: unacknowledged deliveries in flight; default 1000
 	Name       string // connection name
+	// Pack publishes a batch of messages as one AMQP message of content type
+	// PackContentType (up to 256 KiB each). RabbitMQ's cost is per message,
+	// so on a busy replica this multiplies what a broker can carry; a lone
+	// event still goes out alone, as a plain message. Every eventsync
+	// replica reads packs whatever its own setting, but feathers-sync cannot:
+	// never set it on a key that Node replicas use.
+	Pack bool
 }
 
 // acceptedContentTypes are what eventsync and feathers-sync publish; anything
@@ -77,8 +85,10 @@ type Adapter struct {
 	closed   bool
 	consCh   *amqp.Channel
 	deliver  func([]byte)
-	super    *loop.Loop    // the supervisor, once subscribed
-	consumer chan struct{} // closed when the current consumer goroutine has ended
+	super    *loop.Loop        // the supervisor, once subscribed
+	consumer chan struct{}     // closed when the current consumer goroutine has ended
+	packBuf  []byte            // Publish's pack, reused: amqp091-go has copied it when Publish returns
+	isEcho   func([]byte) bool // set by SetEchoFilter before Subscribe
 
 	connected  atomic.Bool
 	reconnects atomic.Uint64
@@ -89,6 +99,7 @@ var (
 	_ eventsync.Adapter       = (*Adapter)(nil)
 	_ eventsync.StateReporter = (*Adapter)(nil)
 	_ eventsync.LoggerSetter  = (*Adapter)(nil)
+	_ eventsync.EchoFilterer  = (*Adapter)(nil)
 )
 
 // Dial returns an adapter that connects to uri on Subscribe or the first
@@ -136,7 +147,7 @@ func newAdapter(key string, cfg Config) *Adapter {
 }
 
 func openURL(_ context.Context, u *url.URL, key string) (eventsync.Adapter, error) {
-	if err := eventsync.CheckQuery(u, "confirm", "ack", "prefetch", "name"); err != nil {
+	if err := eventsync.CheckQuery(u, "confirm", "ack", "prefetch", "name", "pack"); err != nil {
 		return nil, fmt.Errorf("amqpsync: %w", err)
 	}
 	q := u.Query()
@@ -162,11 +173,23 @@ func openURL(_ context.Context, u *url.URL, key string) (eventsync.Adapter, erro
 		}
 		cfg.Prefetch = n
 	}
+	switch q.Get("pack") {
+	case "", "false":
+	case "true":
+		cfg.Pack = true
+	default:
+		return nil, fmt.Errorf("amqpsync: pack must be true or false")
+	}
 	cfg.Name = q.Get("name")
 	plain := *u
 	plain.RawQuery = ""
 	return Dial(plain.String(), key, cfg), nil
 }
+
+// SetEchoFilter implements eventsync.EchoFilterer. It applies to the
+// messages of a pack, which are dropped before they are copied out of it; a
+// plain message goes to the Sync, which drops its own at once anyway.
+func (a *Adapter) SetEchoFilter(isEcho func(msg []byte) bool) { a.isEcho = isEcho }
 
 // SetLogger implements eventsync.LoggerSetter.
 func (a *Adapter) SetLogger(l *slog.Logger) { a.log.Store(l) }
@@ -257,9 +280,12 @@ func (a *Adapter) consume() (closed chan *amqp.Error, err error) {
 	go func() {
 		defer close(done)
 		for d := range deliveries {
-			if acceptedContentTypes[d.ContentType] {
+			switch {
+			case d.ContentType == PackContentType:
+				a.deliverPack(d.Body)
+			case acceptedContentTypes[d.ContentType]:
 				a.deliver(d.Body)
-			} else {
+			default:
 				a.malformed.Add(1)
 				a.log.Load().Warn("amqpsync: message with unexpected content type refused", "contentType", d.ContentType)
 			}
@@ -269,6 +295,21 @@ func (a *Adapter) consume() (closed chan *amqp.Error, err error) {
 		}
 	}()
 	return closed, nil
+}
+
+// deliverPack delivers the messages of a pack, each in memory of its own:
+// a string the Sync keeps from one must not hold the whole pack alive. A
+// malformed pack is counted once, after the messages before the fault.
+func (a *Adapter) deliverPack(body []byte) {
+	err := unpack(body, func(msg []byte) {
+		if a.isEcho == nil || !a.isEcho(msg) {
+			a.deliver(bytes.Clone(msg))
+		}
+	})
+	if err != nil {
+		a.malformed.Add(1)
+		a.log.Load().Warn("amqpsync: malformed pack refused", "bytes", len(body), "err", err)
+	}
 }
 
 // Subscribe implements eventsync.Adapter. It returns once the queue is bound
@@ -389,13 +430,26 @@ func (a *Adapter) send(ctx context.Context, msgs [][]byte) ([]*amqp.DeferredConf
 		cork.cork()
 	}
 	confirms := make([]*amqp.DeferredConfirmation, 0, len(msgs))
-	var err error
-	for _, m := range msgs {
-		var dc *amqp.DeferredConfirmation
-		if dc, err = a.pubCh.PublishWithDeferredConfirmWithContext(ctx, a.key, "", false, false, amqp.Publishing{Body: m}); err != nil {
-			break
+	publish := func(body []byte, packed bool) error {
+		p := amqp.Publishing{Body: body}
+		if packed {
+			p.ContentType = PackContentType
 		}
-		confirms = append(confirms, dc)
+		dc, err := a.pubCh.PublishWithDeferredConfirmWithContext(ctx, a.key, "", false, false, p)
+		if err == nil {
+			confirms = append(confirms, dc)
+		}
+		return err
+	}
+	var err error
+	if a.cfg.Pack {
+		a.packBuf, err = sendPacked(a.packBuf, msgs, publish)
+	} else {
+		for _, m := range msgs {
+			if err = publish(m, false); err != nil {
+				break
+			}
+		}
 	}
 	if cork != nil {
 		if uerr := cork.uncork(); uerr != nil && err == nil {

@@ -1,7 +1,9 @@
 package amqpsync_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -27,7 +29,7 @@ func amqpURL(t testing.TB) string {
 
 func TestConformance(t *testing.T) {
 	u := amqpURL(t)
-	for _, params := range []string{"", "?confirm=false", "?ack=manual&prefetch=100"} {
+	for _, params := range []string{"", "?confirm=false", "?ack=manual&prefetch=100", "?pack=true", "?pack=true&confirm=false"} {
 		t.Run("params="+params, func(t *testing.T) {
 			adaptertest.Run(t, func(t *testing.T, key string) eventsync.Adapter {
 				a, err := eventsync.Open(context.Background(), u+params, key)
@@ -212,4 +214,140 @@ func TestBadInput(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "fanout") {
 		t.Fatalf("exchange of another type: %v", err)
 	}
+}
+
+// With pack=true a batch goes to RabbitMQ as one message that only
+// eventsync reads, and a lone message as a plain one that feathers-sync
+// reads too.
+func TestPackedBatchIsOneMessage(t *testing.T) {
+	u := amqpURL(t)
+	key := adaptertest.UniqueKey("pack")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bare := bareConsumer(t, u, key)
+	pub, err := eventsync.Open(ctx, u+"?pack=true", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close(ctx)
+	var batch [][]byte
+	for i := range 10 {
+		batch = append(batch, []byte(fmt.Sprintf(`{"n":%d}`, i)))
+	}
+	if err := pub.Publish(ctx, batch...); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(ctx, []byte("lone")); err != nil {
+		t.Fatal(err)
+	}
+	var got []amqp.Delivery
+	for len(got) < 2 {
+		select {
+		case d := <-bare:
+			got = append(got, d)
+		case <-ctx.Done():
+			t.Fatalf("%d of 2 AMQP messages arrived", len(got))
+		}
+	}
+	if got[0].ContentType != amqpsync.PackContentType || got[1].ContentType != "" || string(got[1].Body) != "lone" {
+		t.Fatalf("content types %q, %q; second body %q", got[0].ContentType, got[1].ContentType, got[1].Body)
+	}
+	// The pack's body, read by hand: length, message, length, message...
+	body := got[0].Body
+	for i, want := range batch {
+		if len(body) == 0 || int(body[0]) != len(want) || !bytes.Equal(body[1:1+len(want)], want) {
+			t.Fatalf("message %d of the pack: %q", i, body)
+		}
+		body = body[1+len(want):]
+	}
+	if len(body) != 0 {
+		t.Fatalf("%d bytes after the last message", len(body))
+	}
+}
+
+// bareConsumer consumes the key's exchange with amqp091-go alone.
+func bareConsumer(t *testing.T, u, key string) <-chan amqp.Delivery {
+	t.Helper()
+	conn, err := amqp.Dial(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare(key, "fanout", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	q, err := ch.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.QueueBind(q.Name, "", key, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := ch.Consume(q.Name, "", true, true, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return deliveries
+}
+
+// Replicas on pack=true: a fast stream arrives whole and in order, the
+// publisher's own messages are dropped as echoes (before they are copied
+// out of their pack), and a replica without pack reads the packs too.
+func TestPackedReplicas(t *testing.T) {
+	u := amqpURL(t)
+	key := adaptertest.UniqueKey("packed")
+	const n = 20_000
+	pub := synctest.NewReplica(t, eventsync.Options{URI: u + "?pack=true", Key: key, OutboxSize: n})
+	sub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	pub.EmitSeq(t, 0, n)
+	got := synctest.SeqNumbers(sub.Got.WaitN(t, n, 60*time.Second))
+	for i, k := range got {
+		if k != i {
+			t.Fatalf("event %d is %d", i, k)
+		}
+	}
+	ps := synctest.WaitStats(t, pub.Sync, 30*time.Second, "own echoes dropped", func(s eventsync.Stats) bool { return s.Echoes == n })
+	if local := len(pub.Got.Events()); local != n || ps.Dispatched != 0 {
+		t.Fatalf("publisher's listener ran %d times, %d dispatched from the broker (want %d, 0): %+v", local, ps.Dispatched, n, ps)
+	}
+	if ss := sub.Sync.Stats(); ss.Received != n || ss.Malformed != 0 {
+		t.Fatalf("subscriber %+v", ss)
+	}
+}
+
+// A malformed pack costs what follows the fault in it, is counted, and the
+// subscription goes on.
+func TestMalformedPack(t *testing.T) {
+	u := amqpURL(t)
+	key := adaptertest.UniqueKey("badpack")
+	sub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	conn, err := amqp.Dial(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := []byte(`{"event":"seq","path":"todos","data":{"n":1}}`)
+	pack := append([]byte{byte(len(first))}, first...)
+	pack = append(pack, 200, 'x') // a length past the end
+	ctx := context.Background()
+	for _, p := range []amqp.Publishing{
+		{Body: pack, ContentType: amqpsync.PackContentType},
+		{Body: []byte(`{"event":"seq","path":"todos","data":{"n":2}}`)},
+	} {
+		if err := ch.PublishWithContext(ctx, key, "", false, false, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := synctest.SeqNumbers(sub.Got.WaitN(t, 2, 30*time.Second)); got[0] != 1 || got[1] != 2 {
+		t.Fatalf("got %v", got)
+	}
+	synctest.WaitStats(t, sub.Sync, 10*time.Second, "1 malformed", func(s eventsync.Stats) bool { return s.Malformed == 1 })
 }

@@ -3,6 +3,7 @@ package amqpsync_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,11 +17,16 @@ import (
 )
 
 // BenchmarkEndToEnd: App.Emit on one replica to a listener on another,
-// through RabbitMQ, with publisher confirms on and off.
+// through RabbitMQ, with publisher confirms on and off, and with batches
+// packed into one AMQP message (confirms on).
 func BenchmarkEndToEnd(b *testing.B) {
 	u := amqpURL(b)
-	for _, params := range []string{"", "?confirm=false"} {
-		b.Run(fmt.Sprintf("confirms=%v", params == ""), func(b *testing.B) {
+	for _, params := range []string{"", "?confirm=false", "?pack=true"} {
+		name := strings.TrimPrefix(params, "?")
+		if name == "" {
+			name = "default"
+		}
+		b.Run(name, func(b *testing.B) {
 			synctest.BenchEndToEnd(b, eventsync.Options{URI: u + params, Key: adaptertest.UniqueKey("bench")}, 4)
 		})
 	}
