@@ -152,19 +152,15 @@ func openURL(_ context.Context, u *url.URL, key string) (eventsync.Adapter, erro
 	}
 	q := u.Query()
 	var cfg Config
-	switch q.Get("confirm") {
-	case "", "true":
-	case "false":
-		cfg.NoConfirms = true
-	default:
-		return nil, fmt.Errorf("amqpsync: confirm must be true or false")
+	var err error
+	if cfg.NoConfirms, err = choice(q, "confirm", "true", "false"); err != nil {
+		return nil, err
 	}
-	switch q.Get("ack") {
-	case "", "auto":
-	case "manual":
-		cfg.ManualAck = true
-	default:
-		return nil, fmt.Errorf("amqpsync: ack must be auto or manual")
+	if cfg.ManualAck, err = choice(q, "ack", "auto", "manual"); err != nil {
+		return nil, err
+	}
+	if cfg.Pack, err = choice(q, "pack", "false", "true"); err != nil {
+		return nil, err
 	}
 	if p := q.Get("prefetch"); p != "" {
 		n, err := strconv.Atoi(p)
@@ -173,17 +169,22 @@ func openURL(_ context.Context, u *url.URL, key string) (eventsync.Adapter, erro
 		}
 		cfg.Prefetch = n
 	}
-	switch q.Get("pack") {
-	case "", "false":
-	case "true":
-		cfg.Pack = true
-	default:
-		return nil, fmt.Errorf("amqpsync: pack must be true or false")
-	}
 	cfg.Name = q.Get("name")
 	plain := *u
 	plain.RawQuery = ""
 	return Dial(plain.String(), key, cfg), nil
+}
+
+// choice reads a URI parameter that is either def (also when absent) or
+// other, and reports whether it is other.
+func choice(q url.Values, name, def, other string) (bool, error) {
+	switch q.Get(name) {
+	case "", def:
+		return false, nil
+	case other:
+		return true, nil
+	}
+	return false, fmt.Errorf("amqpsync: %s must be %s or %s", name, def, other)
 }
 
 // SetEchoFilter implements eventsync.EchoFilterer. It applies to the

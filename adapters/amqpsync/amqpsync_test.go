@@ -183,20 +183,25 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	// A malformed pack costs only what follows the fault in it.
+	first := []byte(`{"event":"seq","path":"todos","data":{"n":2}}`)
+	pack := append([]byte{byte(len(first))}, first...)
+	pack = append(pack, 200, 'x') // a length past the end
 	for _, p := range []amqp.Publishing{
 		{Body: []byte("garbage")},
 		{Body: []byte(`{"event":"seq","path":"todos","data":{"n":1}}`), ContentType: "text/xml"},
-		{Body: []byte(`{"event":"seq","path":"todos","data":{"n":2}}`)},
+		{Body: pack, ContentType: amqpsync.PackContentType},
+		{Body: []byte(`{"event":"seq","path":"todos","data":{"n":3}}`)},
 	} {
 		if err := ch.PublishWithContext(ctx, key, "", false, false, p); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got := sub.Got.WaitN(t, 1, 30*time.Second)
-	if n := synctest.SeqNumbers(got); n[0] != 2 {
+	got := sub.Got.WaitN(t, 2, 30*time.Second)
+	if n := synctest.SeqNumbers(got); n[0] != 2 || n[1] != 3 {
 		t.Fatalf("got %v", n)
 	}
-	synctest.WaitStats(t, sub.Sync, 10*time.Second, "2 malformed", func(s eventsync.Stats) bool { return s.Malformed == 2 })
+	synctest.WaitStats(t, sub.Sync, 10*time.Second, "3 malformed", func(s eventsync.Stats) bool { return s.Malformed == 3 })
 
 	// An exchange of another type under the key: a clear error, not a hang.
 	other := adaptertest.UniqueKey("direct")
@@ -319,35 +324,19 @@ func TestPackedReplicas(t *testing.T) {
 	}
 }
 
-// A malformed pack costs what follows the fault in it, is counted, and the
-// subscription goes on.
-func TestMalformedPack(t *testing.T) {
-	u := amqpURL(t)
-	key := adaptertest.UniqueKey("badpack")
-	sub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
-	conn, err := amqp.Dial(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := []byte(`{"event":"seq","path":"todos","data":{"n":1}}`)
-	pack := append([]byte{byte(len(first))}, first...)
-	pack = append(pack, 200, 'x') // a length past the end
+func TestURIParameters(t *testing.T) {
 	ctx := context.Background()
-	for _, p := range []amqp.Publishing{
-		{Body: pack, ContentType: amqpsync.PackContentType},
-		{Body: []byte(`{"event":"seq","path":"todos","data":{"n":2}}`)},
-	} {
-		if err := ch.PublishWithContext(ctx, key, "", false, false, p); err != nil {
-			t.Fatal(err)
+	for _, params := range []string{"?confirm=maybe", "?ack=sometimes", "?pack=yes", "?prefetch=0", "?packs=true"} {
+		if a, err := eventsync.Open(ctx, "amqp://127.0.0.1:1/"+params, "k"); err == nil {
+			a.Close(ctx)
+			t.Errorf("%s: no error", params)
 		}
 	}
-	if got := synctest.SeqNumbers(sub.Got.WaitN(t, 2, 30*time.Second)); got[0] != 1 || got[1] != 2 {
-		t.Fatalf("got %v", got)
+	for _, params := range []string{"?confirm=true&ack=auto&pack=false", "?confirm=false&ack=manual&prefetch=5&pack=true&name=x"} {
+		a, err := eventsync.Open(ctx, "amqp://127.0.0.1:1/"+params, "k")
+		if err != nil {
+			t.Fatalf("%s: %v", params, err)
+		}
+		a.Close(ctx)
 	}
-	synctest.WaitStats(t, sub.Sync, 10*time.Second, "1 malformed", func(s eventsync.Stats) bool { return s.Malformed == 1 })
 }
