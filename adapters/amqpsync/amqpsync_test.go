@@ -118,12 +118,17 @@ func consumerCount(t *testing.T, u, key string) int {
 
 // The broker closes every connection in the middle of a stream: nothing
 // queued on the publishing side is lost, and each replica has exactly one
-// consumer afterwards.
+// consumer afterwards. Packed or not.
 func TestBrokerClosesConnections(t *testing.T) {
 	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
 		t.Skip("rabbitmqctl not installed")
 	}
-	u := amqpURL(t)
+	for _, params := range []string{"", "?pack=true"} {
+		t.Run("params="+params, func(t *testing.T) { brokerClosesConnections(t, amqpURL(t)+params) })
+	}
+}
+
+func brokerClosesConnections(t *testing.T, u string) {
 	key := adaptertest.UniqueKey("closeall")
 	pub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
 	sub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
