@@ -41,6 +41,7 @@ import (
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/internal/backoff"
 	"github.com/eventsync/eventsync/internal/loop"
+	"github.com/eventsync/eventsync/internal/pack"
 )
 
 func init() {
@@ -63,6 +64,11 @@ type Config struct {
 	// never set it on a key that Node replicas use.
 	Pack bool
 }
+
+// PackContentType marks an AMQP message that carries several eventsync
+// messages (Config.Pack): each message's length as an unsigned varint
+// followed by the message, back to back.
+const PackContentType = "application/vnd.eventsync.pack"
 
 // acceptedContentTypes are what eventsync and feathers-sync publish; anything
 // else is refused and counted as malformed.
@@ -302,7 +308,7 @@ func (a *Adapter) consume() (closed chan *amqp.Error, err error) {
 // a string the Sync keeps from one must not hold the whole pack alive. A
 // malformed pack is counted once, after the messages before the fault.
 func (a *Adapter) deliverPack(body []byte) {
-	err := unpack(body, func(msg []byte) {
+	err := pack.Unpack(body, func(msg []byte) {
 		if a.isEcho == nil || !a.isEcho(msg) {
 			a.deliver(bytes.Clone(msg))
 		}
@@ -444,7 +450,7 @@ func (a *Adapter) send(ctx context.Context, msgs [][]byte) ([]*amqp.DeferredConf
 	}
 	var err error
 	if a.cfg.Pack {
-		a.packBuf, err = sendPacked(a.packBuf, msgs, publish)
+		a.packBuf, err = pack.Send(a.packBuf, msgs, publish)
 	} else {
 		for _, m := range msgs {
 			if err = publish(m, false); err != nil {

@@ -10,9 +10,18 @@ import (
 )
 
 // BenchmarkEndToEnd: App.Emit to a listener on another replica through the
-// test server. Against FerretDB this measures FerretDB (about 1,000-2,000
-// documents/s here) far more than the adapter.
+// test server, a document per event and with batches packed into one.
+// Against FerretDB this measures FerretDB (about 1,000-2,000 documents/s
+// here) far more than the adapter.
 func BenchmarkEndToEnd(b *testing.B) {
 	srv := mongotest.Start(b)
-	synctest.BenchEndToEnd(b, eventsync.Options{URI: srv.URL() + "eventsync", Key: adaptertest.UniqueKey("bench")}, 1)
+	for _, params := range []string{"", "?pack=true"} {
+		name := "default"
+		if params != "" {
+			name = params[1:]
+		}
+		b.Run(name, func(b *testing.B) {
+			synctest.BenchEndToEnd(b, eventsync.Options{URI: srv.URL() + "eventsync" + params, Key: adaptertest.UniqueKey("bench")}, 1)
+		})
+	}
 }

@@ -1,5 +1,6 @@
 // Package mongosync is the MongoDB adapter: a capped collection named after
-// the key, one document per message, read with a tailable awaitData cursor.
+// the key, one document per message (or, with Adapter.Pack, per batch), read
+// with a tailable awaitData cursor.
 //
 // Importing it registers the schemes mongodb and mongodb+srv:
 //
@@ -7,7 +8,7 @@
 //
 // The database comes from the URL path (default "eventsync"); capped_size is
 // the size of the capped collection created when missing (default 5 MiB);
-// every other parameter goes to the driver.
+// pack=true sets Adapter.Pack; every other parameter goes to the driver.
 //
 // Reading follows the server's insertion (natural) order, never ObjectIDs,
 // which publishers on different hosts generate out of order. When the cursor
@@ -25,6 +26,7 @@
 package mongosync
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +45,7 @@ import (
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/internal/backoff"
 	"github.com/eventsync/eventsync/internal/loop"
+	"github.com/eventsync/eventsync/internal/pack"
 	"github.com/eventsync/eventsync/internal/window"
 )
 
@@ -59,6 +62,14 @@ const seenWindow = 4096
 
 // Adapter publishes to and tails one capped collection.
 type Adapter struct {
+	// Pack, set before the first Publish, inserts a batch of messages as one
+	// document ({_id, ts, pack}: each message's length as a varint, then the
+	// message; up to 256 KiB) instead of a document per message: the server's
+	// cost is per document (FerretDB's especially), and one insert then
+	// carries hundreds of events. A lone message is still a document of its
+	// own. Every replica reads packed documents whatever its own setting.
+	Pack bool
+
 	client     *mongo.Client
 	ownsClient bool
 	coll       *mongo.Collection
@@ -100,6 +111,15 @@ func openURL(_ context.Context, u *url.URL, key string) (eventsync.Adapter, erro
 		size = n
 	}
 	q.Del("capped_size")
+	var packed bool
+	switch q.Get("pack") {
+	case "", "false":
+	case "true":
+		packed = true
+	default:
+		return nil, fmt.Errorf("mongosync: pack must be true or false")
+	}
+	q.Del("pack")
 	database := strings.Trim(u.Path, "/")
 	if database == "" {
 		database = "eventsync"
@@ -115,7 +135,7 @@ func openURL(_ context.Context, u *url.URL, key string) (eventsync.Adapter, erro
 		return nil, fmt.Errorf("mongosync: %w", err)
 	}
 	a := New(client, database, key)
-	a.ownsClient, a.cappedSize = true, size
+	a.ownsClient, a.cappedSize, a.Pack = true, size, packed
 	return a, nil
 }
 
@@ -288,6 +308,15 @@ func (t *tailer) handle(doc bson.Raw) {
 		return
 	}
 	t.last = id
+	if _, packed, ok := doc.Lookup("pack").BinaryOK(); ok {
+		// Each message in memory of its own: a string the Sync keeps from
+		// one must not hold the whole document alive.
+		if err := pack.Unpack(packed, func(msg []byte) { t.deliver(bytes.Clone(msg)) }); err != nil {
+			t.a.malformed.Add(1)
+			t.a.log.Load().Warn("mongosync: malformed packed document", "collection", t.a.coll.Name(), "err", err)
+		}
+		return
+	}
 	_, payload, ok := doc.Lookup("payload").BinaryOK()
 	if !ok {
 		t.a.malformed.Add(1)
@@ -312,9 +341,21 @@ func (a *Adapter) Publish(ctx context.Context, msgs ...[]byte) error {
 		return fmt.Errorf("mongosync: publish: %w", err)
 	}
 	now := time.Now()
-	docs := make([]any, len(msgs))
-	for i, m := range msgs {
-		docs[i] = bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "ts", Value: now}, {Key: "payload", Value: bson.Binary{Data: m}}}
+	docs := make([]any, 0, len(msgs))
+	doc := func(body []byte, packed bool) error {
+		field := "payload"
+		if packed {
+			field, body = "pack", bytes.Clone(body) // Send reuses its buffer
+		}
+		docs = append(docs, bson.D{{Key: "_id", Value: bson.NewObjectID()}, {Key: "ts", Value: now}, {Key: field, Value: bson.Binary{Data: body}}})
+		return nil
+	}
+	if a.Pack {
+		_, _ = pack.Send(nil, msgs, doc)
+	} else {
+		for _, m := range msgs {
+			_ = doc(m, false)
+		}
 	}
 	_, err = a.coll.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
 	var le mongo.LabeledError

@@ -39,12 +39,16 @@ func TestConformance(t *testing.T) {
 		// check in full.
 		opts = append(opts, adaptertest.MaxPublishers(1))
 	}
-	adaptertest.Run(t, func(t *testing.T, key string) eventsync.Adapter {
-		// A database per key: the suite's cases run at once, and FerretDB's
-		// SQLite backend (a file per database) fails collections created at
-		// once in one database with "database is locked".
-		return open(t, srv.URL()+databaseFor(key), key)
-	}, opts...)
+	for _, params := range []string{"", "?pack=true"} {
+		t.Run("params="+params, func(t *testing.T) {
+			adaptertest.Run(t, func(t *testing.T, key string) eventsync.Adapter {
+				// A database per key: the suite's cases run at once, and FerretDB's
+				// SQLite backend (a file per database) fails collections created at
+				// once in one database with "database is locked".
+				return open(t, srv.URL()+databaseFor(key)+params, key)
+			}, opts...)
+		})
+	}
 }
 
 // databaseFor names a database after key, within MongoDB's rules for names.
@@ -157,7 +161,8 @@ func restartMidStream(t *testing.T, srv *mongotest.Server) ([]string, eventsync.
 }
 
 // A document whose payload the serializer cannot read is counted as
-// malformed; one without a binary payload too.
+// malformed; one without a binary payload too, and a malformed pack, which
+// costs only what follows the fault in it.
 func TestMalformedDocuments(t *testing.T) {
 	srv := mongotest.Start(t)
 	uri := srv.URL() + "eventsync"
@@ -166,17 +171,22 @@ func TestMalformedDocuments(t *testing.T) {
 	pub := synctest.NewReplica(t, eventsync.Options{URI: uri, Key: key})
 	coll := client(t, srv).Database("eventsync").Collection(key)
 	ctx := context.Background()
+	first := []byte(`{"event":"seq","path":"todos","data":{"n":7}}`)
+	badPack := append(append([]byte{byte(len(first))}, first...), 200, 'x') // a length past the end
 	for _, doc := range []bson.D{
 		{{Key: "payload", Value: bson.Binary{Data: []byte("not json")}}},
 		{{Key: "payload", Value: "a string, not binary"}},
+		{{Key: "pack", Value: bson.Binary{Data: badPack}}},
 	} {
 		if _, err := coll.InsertOne(ctx, doc); err != nil {
 			t.Fatal(err)
 		}
 	}
 	pub.EmitSeq(t, 0, 1)
-	sub.Got.WaitN(t, 1, 60*time.Second)
-	synctest.WaitStats(t, sub.Sync, 30*time.Second, "2 malformed", func(s eventsync.Stats) bool { return s.Malformed == 2 })
+	if got := synctest.SeqNumbers(sub.Got.WaitN(t, 2, 60*time.Second)); got[0] != 7 || got[1] != 0 {
+		t.Fatalf("got %v", got)
+	}
+	synctest.WaitStats(t, sub.Sync, 30*time.Second, "3 malformed", func(s eventsync.Stats) bool { return s.Malformed == 3 })
 }
 
 // Data with $-prefixed keys round-trips intact (feathers-sync's old MongoDB
@@ -213,8 +223,42 @@ func TestDollarKeysRoundTrip(t *testing.T) {
 	}
 }
 
+// With pack=true a batch is one document, a lone message a plain one, and
+// a replica without pack reads both: events arrive whole and in order.
+func TestPackedDocuments(t *testing.T) {
+	srv := mongotest.Start(t)
+	uri := srv.URL() + "eventsync"
+	key := adaptertest.UniqueKey("packed")
+	const n = 2000
+	pub := synctest.NewReplica(t, eventsync.Options{URI: uri + "?pack=true", Key: key, OutboxSize: n})
+	sub := synctest.NewReplica(t, eventsync.Options{URI: uri, Key: key})
+	pub.EmitSeq(t, 0, n)
+	got := synctest.SeqNumbers(sub.Got.WaitN(t, n, 120*time.Second))
+	for i, k := range got {
+		if k != i {
+			t.Fatalf("event %d is %d", i, k)
+		}
+	}
+	coll := client(t, srv).Database("eventsync").Collection(key)
+	ctx := context.Background()
+	packs, err := coll.CountDocuments(ctx, bson.D{{Key: "pack", Value: bson.D{{Key: "$exists", Value: true}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := coll.CountDocuments(ctx, bson.D{{Key: "payload", Value: bson.D{{Key: "$exists", Value: true}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// How many depends on how the outbox filled behind each insert; far
+	// fewer than a document per event.
+	t.Logf("%d events in %d packed and %d plain documents", n, packs, plain)
+	if packs == 0 || packs+plain >= n/2 {
+		t.Fatalf("%d events in %d packed and %d plain documents", n, packs, plain)
+	}
+}
+
 func TestURIOptions(t *testing.T) {
-	for _, uri := range []string{"mongodb://127.0.0.1:1/db?capped_size=10", "mongodb://127.0.0.1:1/db?capped_size=big"} {
+	for _, uri := range []string{"mongodb://127.0.0.1:1/db?capped_size=10", "mongodb://127.0.0.1:1/db?capped_size=big", "mongodb://127.0.0.1:1/db?pack=yes"} {
 		if _, err := eventsync.Open(context.Background(), uri, "k"); err == nil {
 			t.Errorf("%s accepted", uri)
 		}

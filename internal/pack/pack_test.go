@@ -1,4 +1,4 @@
-package amqpsync
+package pack
 
 import (
 	"bytes"
@@ -13,11 +13,11 @@ type sent struct {
 	packed bool
 }
 
-// packAll runs sendPacked and keeps a copy of each body (buf is reused).
+// packAll runs Send and keeps a copy of each body (buf is reused).
 func packAll(t *testing.T, msgs [][]byte) []sent {
 	t.Helper()
 	var out []sent
-	if _, err := sendPacked(nil, msgs, func(body []byte, packed bool) error {
+	if _, err := Send(nil, msgs, func(body []byte, packed bool) error {
 		out = append(out, sent{bytes.Clone(body), packed})
 		return nil
 	}); err != nil {
@@ -32,9 +32,9 @@ func TestPackRoundTrip(t *testing.T) {
 		{0},
 		{300},
 		{300, 0, 1, 127, 128, 16383, 16384},
-		{packLimit + 1},                   // alone, plain
-		{10, packLimit + 1, 20, 30},       // a plain message between two packs... and a lone one
-		{packLimit / 2, packLimit / 2, 5}, // the second does not fit the first's pack
+		{Limit + 1},               // alone, plain
+		{10, Limit + 1, 20, 30},   // a plain message between two packs... and a lone one
+		{Limit / 2, Limit / 2, 5}, // the second does not fit the first's pack
 	} {
 		t.Run(fmt.Sprint(len(sizes), sizes[0]), func(t *testing.T) {
 			var msgs [][]byte
@@ -51,11 +51,11 @@ func TestPackRoundTrip(t *testing.T) {
 					got = append(got, s.body)
 					continue
 				}
-				if len(s.body) > packLimit {
-					t.Fatalf("pack of %d bytes, over the %d limit", len(s.body), packLimit)
+				if len(s.body) > Limit {
+					t.Fatalf("pack of %d bytes, over the %d limit", len(s.body), Limit)
 				}
 				n := 0
-				if err := unpack(s.body, func(m []byte) { got = append(got, m); n++ }); err != nil {
+				if err := Unpack(s.body, func(m []byte) { got = append(got, m); n++ }); err != nil {
 					t.Fatal(err)
 				}
 				if n < 2 {
@@ -77,8 +77,8 @@ func TestPackRoundTrip(t *testing.T) {
 func TestPackSendFailureStops(t *testing.T) {
 	boom := errors.New("boom")
 	calls := 0
-	msgs := [][]byte{make([]byte, packLimit+1), []byte("a"), []byte("b")}
-	_, err := sendPacked(nil, msgs, func([]byte, bool) error { calls++; return boom })
+	msgs := [][]byte{make([]byte, Limit+1), []byte("a"), []byte("b")}
+	_, err := Send(nil, msgs, func([]byte, bool) error { calls++; return boom })
 	if !errors.Is(err, boom) || calls != 1 {
 		t.Fatalf("err %v after %d sends, want boom after 1", err, calls)
 	}
@@ -93,8 +93,8 @@ func TestUnpackMalformed(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var got [][]byte
-			err := unpack(body, func(m []byte) { got = append(got, m) })
-			if !errors.Is(err, errBadPack) {
+			err := Unpack(body, func(m []byte) { got = append(got, m) })
+			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("err %v", err)
 			}
 			if len(got) != 1 || string(got[0]) != "abc" {
@@ -104,7 +104,7 @@ func TestUnpackMalformed(t *testing.T) {
 	}
 	// A delivered message's capacity ends with it: appending cannot write
 	// into the next one.
-	if err := unpack([]byte{1, 'a', 1, 'b'}, func(m []byte) {
+	if err := Unpack([]byte{1, 'a', 1, 'b'}, func(m []byte) {
 		if cap(m) != 1 {
 			t.Fatalf("cap %d", cap(m))
 		}
@@ -118,7 +118,7 @@ func FuzzUnpack(f *testing.F) {
 	f.Add([]byte{0x80, 0x80})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		total := 0
-		err := unpack(body, func(m []byte) { total += len(m) })
+		err := Unpack(body, func(m []byte) { total += len(m) })
 		if err == nil && total > len(body) {
 			t.Fatalf("%d bytes of messages from a %d-byte body", total, len(body))
 		}
