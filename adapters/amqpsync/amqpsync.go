@@ -61,8 +61,9 @@ type Config struct {
 	// so on a busy replica this multiplies what a broker can carry; a lone
 	// event still goes out alone, as a plain message. Every eventsync
 	// replica reads packs whatever its own setting, but feathers-sync cannot:
-	// never set it on a key that Node replicas use. (Prefetch counts AMQP
-	// messages, so a pack is one.)
+	// never set it on a key that Node replicas use (a feathers-sync replica
+	// that receives a pack loses its channel and receives nothing more).
+	// Prefetch counts AMQP messages, so a pack is one.
 	Pack bool
 }
 
