@@ -1,18 +1,17 @@
 package eventsync_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/adapters/memsync"
+	"github.com/eventsync/eventsync/internal/synctest"
 	"github.com/eventsync/eventsync/serializer"
 
 	_ "github.com/eventsync/eventsync/adapters/amqpsync"
@@ -66,24 +65,6 @@ func TestSignedJSONStaysReadable(t *testing.T) {
 	}
 }
 
-// syncLog collects log output safely across goroutines.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // A password in a URI appears in no log line, error or Stats.
 func TestPasswordsNeverLeak(t *testing.T) {
 	const pw = "s3cretPW"
@@ -94,7 +75,7 @@ func TestPasswordsNeverLeak(t *testing.T) {
 		"bogus://user:" + pw + "@host/",
 		"redis://:" + pw + "@127.0.0.1:1/?bogus_option=1",
 	} {
-		var logs syncLog
+		var logs synctest.Buffer
 		logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		app, _ := newApp(t)
 		s, err := eventsync.Configure(app, eventsync.Options{URI: uri, Logger: logger})

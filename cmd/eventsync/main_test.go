@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,33 +13,16 @@ import (
 
 	"github.com/eventsync/eventsync/internal/brokertest"
 	"github.com/eventsync/eventsync/internal/cputime"
+	"github.com/eventsync/eventsync/internal/synctest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startTail runs tail with args and returns once it listens: its output,
 // and its result when it ends.
-func startTail(t *testing.T, args ...string) (*syncBuffer, <-chan error) {
+func startTail(t *testing.T, args ...string) (*synctest.Buffer, <-chan error) {
 	t.Helper()
-	var out, errOut syncBuffer
+	var out, errOut synctest.Buffer
 	done := make(chan error, 1)
 	go func() { done <- run(context.Background(), append([]string{"tail"}, args...), &out, &errOut) }()
 	deadline := time.Now().Add(10 * time.Second)
@@ -55,7 +37,7 @@ func startTail(t *testing.T, args ...string) (*syncBuffer, <-chan error) {
 
 func TestTailAndPublish(t *testing.T) {
 	ctx := context.Background()
-	var errOut syncBuffer
+	var errOut synctest.Buffer
 	out, tailDone := startTail(t, "--uri", "mem://cli", "--key", "k", "--count", "3", "--json")
 	var pubOut bytes.Buffer
 	err := run(ctx, []string{"publish", "--uri", "mem://cli", "--key", "k", "--path", "todos", "--event", "created",
@@ -91,7 +73,7 @@ func TestBench(t *testing.T) {
 		if raw {
 			args = append(args, "--raw")
 		}
-		var out, errOut syncBuffer
+		var out, errOut synctest.Buffer
 		if err := run(context.Background(), args, &out, &errOut); err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +95,7 @@ func TestBench(t *testing.T) {
 // is the first thing it sees, and memsync delivers in order).
 func TestBenchKeepsOffTheDefaultKey(t *testing.T) {
 	ctx := context.Background()
-	var errOut syncBuffer
+	var errOut synctest.Buffer
 	out, tailDone := startTail(t, "--uri", "mem://benchkey", "--count", "1", "--json")
 	for _, raw := range []string{"--raw=false", "--raw=true"} {
 		var benchOut bytes.Buffer
@@ -135,7 +117,7 @@ func TestBenchKeepsOffTheDefaultKey(t *testing.T) {
 }
 
 func TestBenchRounds(t *testing.T) {
-	var out, errOut syncBuffer
+	var out, errOut synctest.Buffer
 	args := []string{"bench", "--uri", "mem://rounds", "--n", "2000", "--rate", "20000", "--rounds", "2", "--json"}
 	if err := run(context.Background(), args, &out, &errOut); err != nil {
 		t.Fatal(err)
@@ -156,7 +138,7 @@ func TestBenchRounds(t *testing.T) {
 			t.Fatalf("round %d: p99 ratio %v, want %v", i, res.P99Ratio[i], want)
 		}
 	}
-	var text syncBuffer
+	var text synctest.Buffer
 	if err := run(context.Background(), []string{"bench", "--uri", "mem://rounds", "--n", "500", "--rounds", "2"}, &text, &errOut); err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +155,7 @@ func TestBenchAgainstFeathers(t *testing.T) {
 	uri := brokertest.URL("EVENTSYNC_REDIS_URL", "redis://127.0.0.1:6379")
 	brokertest.Require(t, "Redis", uri)
 	dir, _ := brokertest.NodeDir(t)
-	var out, errOut syncBuffer
+	var out, errOut synctest.Buffer
 	args := []string{"bench", "--uri", uri, "--key", "bench-feathers", "--n", "2000", "--publishers", "2", "--feathers", filepath.Join(dir, "bench.js"), "--json"}
 	if err := run(context.Background(), args, &out, &errOut); err != nil {
 		t.Fatal(err)
@@ -195,7 +177,7 @@ func TestBenchAgainstFeathers(t *testing.T) {
 }
 
 func TestFloor(t *testing.T) {
-	var out, errOut syncBuffer
+	var out, errOut synctest.Buffer
 	if err := run(context.Background(), []string{"floor", "--n", "2000", "--rate", "20000", "--json"}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +199,7 @@ func TestUnreachableBrokerFailsPromptlyWithoutPassword(t *testing.T) {
 		if cmd == "tail" {
 			args = args[:5]
 		}
-		var out, errOut syncBuffer
+		var out, errOut synctest.Buffer
 		start := time.Now()
 		err := run(context.Background(), args, &out, &errOut)
 		if err == nil {
@@ -231,7 +213,7 @@ func TestUnreachableBrokerFailsPromptlyWithoutPassword(t *testing.T) {
 			t.Fatalf("%s printed the password: %s", cmd, all)
 		}
 	}
-	if err := run(context.Background(), []string{"bogus"}, &syncBuffer{}, &syncBuffer{}); err == nil {
+	if err := run(context.Background(), []string{"bogus"}, &synctest.Buffer{}, &synctest.Buffer{}); err == nil {
 		t.Fatal("unknown command accepted")
 	}
 }
