@@ -98,6 +98,7 @@ type Adapter struct {
 	packBuf  []byte            // Publish's pack, reused: amqp091-go has copied it when Publish returns
 	isEcho   func([]byte) bool // set by SetEchoFilter before Subscribe
 
+	nodeWarned atomic.Bool // warnIfNode has logged
 	connected  atomic.Bool
 	reconnects atomic.Uint64
 	malformed  atomic.Uint64
@@ -293,6 +294,7 @@ func (a *Adapter) consume() (closed chan *amqp.Error, err error) {
 			case d.ContentType == PackContentType:
 				a.deliverPack(d.Body)
 			case acceptedContentTypes[d.ContentType]:
+				a.warnIfNode(d.Body)
 				a.deliver(d.Body)
 			default:
 				a.malformed.Add(1)
@@ -318,6 +320,16 @@ func (a *Adapter) deliverPack(body []byte) {
 	if err != nil {
 		a.malformed.Add(1)
 		a.log.Load().Warn("amqpsync: malformed pack refused", "bytes", len(body), "err", err)
+	}
+}
+
+// warnIfNode logs once, with Pack on, that a feathers-sync replica publishes
+// on the key: it cannot read packs (it loses its channel on the first one),
+// and otherwise nothing would say so. Its JSON starts with the event, where
+// eventsync's starts with the origin (or a signature).
+func (a *Adapter) warnIfNode(msg []byte) {
+	if a.cfg.Pack && bytes.HasPrefix(msg, []byte(`{"event":`)) && a.nodeWarned.CompareAndSwap(false, true) {
+		a.log.Load().Error("amqpsync: a feathers-sync replica publishes on this key, and pack=true breaks it: turn pack off", "key", a.key)
 	}
 }
 

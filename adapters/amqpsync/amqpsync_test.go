@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os/exec"
 	"strings"
 	"testing"
@@ -343,5 +344,41 @@ func TestURIParameters(t *testing.T) {
 			t.Fatalf("%s: %v", params, err)
 		}
 		a.Close(ctx)
+	}
+}
+
+// A replica with pack=true says, once, that a feathers-sync replica (whose
+// JSON has no origin) publishes on its key; eventsync's messages do not
+// set it off.
+func TestPackWarnsOfNodeReplicas(t *testing.T) {
+	u := amqpURL(t)
+	key := adaptertest.UniqueKey("packnode")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var logs synctest.Buffer
+	a := amqpsync.Dial(u, key, amqpsync.Config{Pack: true})
+	a.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+	defer a.Close(ctx)
+	got := make(chan []byte, 4)
+	if err := a.Subscribe(ctx, func(m []byte) { got <- m }); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := eventsync.Open(ctx, u, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close(ctx)
+	for i, m := range []string{`{"origin":"r1","event":"created","path":"todos","data":{}}`, `{"event":"created","path":"todos","data":{}}`, `{"event":"created","path":"todos","data":{}}`} {
+		if err := pub.Publish(ctx, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-got:
+		case <-ctx.Done():
+			t.Fatalf("message %d did not arrive", i)
+		}
+		if n := strings.Count(logs.String(), "feathers-sync replica publishes"); n != min(i, 1) {
+			t.Fatalf("after message %d: %d warnings: %s", i, n, logs.String())
+		}
 	}
 }
