@@ -139,6 +139,29 @@ func (r *Recorder) WaitN(t testing.TB, n int, timeout time.Duration) []eventsync
 	return r.Wait(t, timeout, "events", func(evs []eventsync.Event) bool { return len(evs) >= n })
 }
 
+// Stream emits seq events 0..n-1 on a new replica on pubURI, whose outbox
+// holds them all, and waits until a new replica on subURI has them all, in
+// order.
+func Stream(t testing.TB, pubURI, subURI, key string, n int, timeout time.Duration) (pub, sub *Replica) {
+	t.Helper()
+	pub = NewReplica(t, eventsync.Options{URI: pubURI, Key: key, OutboxSize: n})
+	sub = NewReplica(t, eventsync.Options{URI: subURI, Key: key})
+	pub.EmitSeq(t, 0, n)
+	sub.Got.WaitSeq(t, n, timeout)
+	return pub, sub
+}
+
+// WaitSeq waits for n seq events and fails unless they are 0..n-1, in
+// order, with none before or between them.
+func (r *Recorder) WaitSeq(t testing.TB, n int, timeout time.Duration) {
+	t.Helper()
+	for i, k := range SeqNumbers(r.WaitN(t, n, timeout)) {
+		if k != i {
+			t.Fatalf("event %d is %d", i, k)
+		}
+	}
+}
+
 // SeqNumbers returns the N of every seq event recorded, in order.
 func SeqNumbers(evs []eventsync.Event) []int {
 	out := make([]int, 0, len(evs))
