@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -146,12 +148,17 @@ type goReplica struct {
 
 func newGoReplica(t *testing.T, uri, key string) *goReplica {
 	t.Helper()
+	return newGoReplicaWith(t, eventsync.Options{URI: uri, Key: key})
+}
+
+func newGoReplicaWith(t *testing.T, opts eventsync.Options) *goReplica {
+	t.Helper()
 	app := eventsync.NewApp()
 	svc, err := eventsync.Use(app, "todos", todos{}, eventsync.CustomEvent[any]("custom"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := eventsync.Configure(app, eventsync.Options{URI: uri, Key: key})
+	s, err := eventsync.Configure(app, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,5 +309,24 @@ func TestKeyIsolation(t *testing.T) {
 	}
 	if find(goB.got.Events(), "created", "on A") >= 0 || goB.sync.Stats().Received != 1 {
 		t.Fatalf("go on key B saw key A's events: %+v", goB.sync.Stats())
+	}
+}
+
+// A Go replica with AMQP's pack=true, on a key a feathers-sync replica
+// publishes on, still reads its events and logs, once, that packs would
+// break that replica (feathers-sync cannot read them).
+func TestPackWarnsOfNode(t *testing.T) {
+	uri := brokertest.URL("EVENTSYNC_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672")
+	brokertest.Require(t, "amqp", uri)
+	key := adaptertest.UniqueKey("packnode")
+	node := startNode(t, uri, key)
+	var logs synctest.Buffer
+	g := newGoReplicaWith(t, eventsync.Options{URI: uri + "?pack=true", Key: key, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	for _, title := range []string{"one", "two"} {
+		node.send(t, map[string]any{"cmd": "create", "data": map[string]any{"title": title}})
+		g.waitFor(t, "created", title)
+	}
+	if n := strings.Count(logs.String(), "feathers-sync replica publishes on this key"); n != 1 {
+		t.Fatalf("%d warnings:\n%s", n, logs.String())
 	}
 }
