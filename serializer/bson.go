@@ -2,6 +2,8 @@ package serializer
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math"
 	"fmt"
 	"reflect"
 
@@ -22,7 +24,17 @@ type bsonSerializer struct{}
 
 func (bsonSerializer) Name() string { return "bson" }
 
-func (bsonSerializer) Encode(m *Message) ([]byte, error) {
+func (s bsonSerializer) Encode(m *Message) ([]byte, error) { return s.encode(m, nil) }
+
+// EncodeNumbered implements Numberer: "seq" becomes the document's last
+// element.
+func (s bsonSerializer) EncodeNumbered(m *Message, number func(size int) (uint64, error)) ([]byte, error) {
+	unnumbered := *m
+	unnumbered.Seq = 0
+	return s.encode(&unnumbered, number)
+}
+
+func (bsonSerializer) encode(m *Message, number func(size int) (uint64, error)) ([]byte, error) {
 	var buf bytes.Buffer
 	vw := bson.NewDocumentWriter(&buf)
 	enc := bson.NewEncoder(vw)
@@ -32,13 +44,30 @@ func (bsonSerializer) Encode(m *Message) ([]byte, error) {
 	if err := enc.Encode(m); err != nil {
 		return nil, fmt.Errorf("serializer: bson encode %s %s: %w", m.Path, m.Event, err)
 	}
-	return buf.Bytes(), nil
+	b := buf.Bytes()
+	if number == nil {
+		return b, nil
+	}
+	seq, err := number(len(b))
+	if err != nil {
+		return nil, err
+	}
+	if seq > math.MaxInt64 {
+		return nil, fmt.Errorf("serializer: bson encode %s %s: seq %d over int64", m.Path, m.Event, seq)
+	}
+	// Before the document's closing zero byte: type, name, value.
+	b = append(b[:len(b)-1], 0x12, 's', 'e', 'q', 0)
+	b = binary.LittleEndian.AppendUint64(b, seq)
+	b = append(b, 0)
+	binary.LittleEndian.PutUint32(b, uint32(len(b)))
+	return b, nil
 }
 
 type bsonEnvelope struct {
 	Event   string        `bson:"event"`
 	Path    string        `bson:"path"`
 	Origin  string        `bson:"origin"`
+	Epoch   int64         `bson:"epoch"`
 	Seq     int64         `bson:"seq"`
 	Data    bson.RawValue `bson:"data"`
 	Context *Context      `bson:"context"`
@@ -74,7 +103,7 @@ func (bsonSerializer) Decode(b []byte, e *Envelope) error {
 	if err := newBSONDecoder(b).Decode(&w); err != nil {
 		return fmt.Errorf("serializer: bson decode: %w", err)
 	}
-	*e = Envelope{Event: w.Event, Path: w.Path, Origin: w.Origin, Seq: uint64(w.Seq), Context: w.Context}
+	*e = Envelope{Event: w.Event, Path: w.Path, Origin: w.Origin, Epoch: uint64(w.Epoch), Seq: uint64(w.Seq), Context: w.Context}
 	if w.Data.Type != 0 && w.Data.Type != bson.TypeNull {
 		e.Data = b
 	}

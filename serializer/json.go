@@ -30,12 +30,31 @@ func (jsonSerializer) Name() string { return "json" }
 // Encode writes the envelope by hand around the JSON of data, id, params and
 // result; the result of a service event is the event data, so it is encoded
 // once and written twice.
-func (jsonSerializer) Encode(m *Message) ([]byte, error) {
+func (j jsonSerializer) Encode(m *Message) ([]byte, error) {
+	return j.encode(m, nil)
+}
+
+// EncodeNumbered implements Numberer: "seq" is the last member, so it is
+// appended once the rest is written.
+func (j jsonSerializer) EncodeNumbered(m *Message, number func(size int) (uint64, error)) ([]byte, error) {
+	return j.encode(m, number)
+}
+
+func (jsonSerializer) encode(m *Message, number func(size int) (uint64, error)) ([]byte, error) {
 	// The message is written to a pooled scratch buffer, then copied once
 	// into memory of its own (see ownedCopy).
 	scratch := scratchBuffers.Get().(*[]byte)
 	defer scratchBuffers.Put(scratch)
-	buf, err := appendMessage((*scratch)[:0], m)
+	seq := m.Seq
+	if number != nil {
+		seq = 0
+	}
+	buf, err := appendMessage((*scratch)[:0], m, seq)
+	if err == nil && number != nil {
+		if seq, err = number(len(buf)); err == nil {
+			buf = appendSeq(buf[:len(buf)-1], seq)
+		}
+	}
 	if cap(buf) <= maxScratch {
 		*scratch = buf
 	}
@@ -45,16 +64,24 @@ func (jsonSerializer) Encode(m *Message) ([]byte, error) {
 	return ownedCopy(buf), nil
 }
 
-func appendMessage(buf []byte, m *Message) ([]byte, error) {
+// appendSeq ends a message with its sequence number.
+func appendSeq(buf []byte, seq uint64) []byte {
+	buf = append(buf, `,"seq":`...)
+	buf = strconv.AppendUint(buf, seq, 10)
+	return append(buf, '}')
+}
+
+// appendMessage writes m with seq (none when 0) as its last member.
+func appendMessage(buf []byte, m *Message, seq uint64) ([]byte, error) {
 	buf = append(buf, '{')
 	if m.Origin != "" {
 		buf = append(buf, `"origin":`...)
 		buf = appendJSONString(buf, m.Origin)
 		buf = append(buf, ',')
 	}
-	if m.Seq != 0 {
-		buf = append(buf, `"seq":`...)
-		buf = strconv.AppendUint(buf, m.Seq, 10)
+	if m.Epoch != 0 {
+		buf = append(buf, `"epoch":`...)
+		buf = strconv.AppendUint(buf, m.Epoch, 10)
 		buf = append(buf, ',')
 	}
 	buf = append(buf, `"event":`...)
@@ -70,7 +97,8 @@ func appendMessage(buf []byte, m *Message) ([]byte, error) {
 	dataEnd := len(buf)
 	buf = append(buf, `,"context":`...)
 	if m.Context == nil {
-		return append(buf, "null}"...), nil
+		buf = append(buf, "null"...)
+		return endMessage(buf, seq), nil
 	}
 	c := m.Context
 	buf = append(buf, '{')
@@ -107,7 +135,14 @@ func appendMessage(buf []byte, m *Message) ([]byte, error) {
 			return buf, fmt.Errorf("serializer: json encode %s %s context %s: %w", m.Path, m.Event, f.name, err)
 		}
 	}
-	return append(buf, "}}"...), nil
+	return endMessage(append(buf, '}'), seq), nil
+}
+
+func endMessage(buf []byte, seq uint64) []byte {
+	if seq == 0 {
+		return append(buf, '}')
+	}
+	return appendSeq(buf, seq)
 }
 
 // appendJSON appends json.Marshal(v) to buf, through the fast path where it
@@ -128,13 +163,18 @@ const maxScratch = 64 << 10
 
 // sameValue reports whether a and b are the same value without risking a
 // panic on uncomparable types: comparable values compare with ==, maps,
-// slices and pointers by identity.
+// slices and pointers by identity. A comparable type may still hold an
+// uncomparable value in an interface (a struct with an `any` field holding a
+// map), where == panics: such types compare by ==, recovering from that.
 func sameValue(a, b any) bool {
 	ta := reflect.TypeOf(a)
 	if ta == nil || ta != reflect.TypeOf(b) {
 		return false
 	}
 	if ta.Comparable() {
+		if holdsInterface(ta) {
+			return equalOrPanics(a, b)
+		}
 		return a == b
 	}
 	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
@@ -147,11 +187,54 @@ func sameValue(a, b any) bool {
 	return false
 }
 
+// equalOrPanics is a == b, false where == panics.
+func equalOrPanics(a, b any) (equal bool) {
+	defer func() {
+		if recover() != nil {
+			equal = false
+		}
+	}()
+	return a == b
+}
+
+// interfaceHolders caches holdsInterface by type.
+var interfaceHolders sync.Map // reflect.Type -> bool
+
+// holdsInterface reports whether comparing two values of t with == compares
+// interface values, which panics when they hold maps, slices or funcs.
+func holdsInterface(t reflect.Type) bool {
+	if v, ok := interfaceHolders.Load(t); ok {
+		return v.(bool)
+	}
+	var holds bool
+	switch t.Kind() {
+	case reflect.Interface:
+		holds = true
+	case reflect.Array:
+		holds = holdsInterface(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if holdsInterface(t.Field(i).Type) {
+				holds = true
+				break
+			}
+		}
+	}
+	interfaceHolders.Store(t, holds)
+	return holds
+}
+
 // Decode reads what feathers-sync and eventsync send; unknown members
 // (feathers-sync 3.x sends the whole hook context) are skipped.
 func (jsonSerializer) Decode(b []byte, e *Envelope) error {
 	*e = Envelope{}
-	err := eachMember(b, func(key, val []byte) error { return e.setJSONMember(key, val) })
+	var seen envelopeMembers
+	err := eachMember(b, func(key, val []byte) error {
+		if err := seen.add(key); err != nil {
+			return err
+		}
+		return e.setJSONMember(key, val)
+	})
 	if err != nil {
 		return fmt.Errorf("serializer: json decode: %w", err)
 	}
@@ -163,10 +246,15 @@ func (jsonSerializer) Decode(b []byte, e *Envelope) error {
 // lies instead of being scanned once to be skipped and again to be decoded.
 func (jsonSerializer) DecodeTyped(b []byte, e *Envelope, typeOf func(path, event string) (reflect.Type, bool)) (data any, decoded bool, err error) {
 	*e = Envelope{}
+	var seen envelopeMembers
 	err = eachMemberAt(b, func(key []byte, start int) (int, error) {
-		if string(key) == "data" && decoded {
-			data, decoded = nil, false // a repeated "data": the last one counts, as in Decode
-		} else if string(key) == "data" && e.Event != "" && e.Path != "" {
+		// A repeated member is refused, here as in Decode: otherwise a later
+		// "path" could change the path after the data was decoded, and
+		// filtered, for the first one.
+		if err := seen.add(key); err != nil {
+			return 0, err
+		}
+		if string(key) == "data" && e.Event != "" && e.Path != "" {
 			if t, ok := typeOf(e.Path, e.Event); ok {
 				// Data that does not fit is left encoded: the caller's
 				// DecodeData reports it, after the envelope is complete.
@@ -227,6 +315,37 @@ func decodeDataAt(b []byte, start int, t reflect.Type) (any, int, error) {
 
 var anyType = reflect.TypeFor[any]()
 
+// envelopeMembers records which envelope members a message had, so that a
+// repeated one is refused: a message means one thing to every decoder.
+type envelopeMembers uint8
+
+func (m *envelopeMembers) add(key []byte) error {
+	var bit envelopeMembers
+	switch string(key) {
+	case "event":
+		bit = 1
+	case "path":
+		bit = 2
+	case "origin":
+		bit = 4
+	case "epoch":
+		bit = 8
+	case "seq":
+		bit = 16
+	case "data":
+		bit = 32
+	case "context":
+		bit = 64
+	default:
+		return nil
+	}
+	if *m&bit != 0 {
+		return fmt.Errorf("member %q repeated", key)
+	}
+	*m |= bit
+	return nil
+}
+
 // setJSONMember sets the envelope member key from its raw JSON value.
 func (e *Envelope) setJSONMember(key, val []byte) error {
 	var err error
@@ -241,6 +360,11 @@ func (e *Envelope) setJSONMember(key, val []byte) error {
 		var ok bool
 		if e.Seq, ok = parseUint(val); !ok {
 			err = fmt.Errorf("seq %s is not an unsigned integer", val)
+		}
+	case "epoch":
+		var ok bool
+		if e.Epoch, ok = parseUint(val); !ok {
+			err = fmt.Errorf("epoch %s is not an unsigned integer", val)
 		}
 	case "data":
 		if !bytes.Equal(val, jsonNull) {

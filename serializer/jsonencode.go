@@ -267,14 +267,19 @@ func (e *fastEncoder) mapValue(p *encodePlan, v reflect.Value) bool {
 	return true
 }
 
+// isEmptyValue is encoding/json's: only these kinds are ever empty, so that
+// a func, chan or complex field with omitempty fails the encoding there as
+// here.
 func isEmptyValue(v reflect.Value) bool {
 	switch v.Kind() {
 	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
 		return v.Len() == 0
-	case reflect.Struct:
-		return false
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
+		return v.IsZero()
 	}
-	return v.IsZero()
+	return false
 }
 
 const hexDigits = "0123456789abcdef"

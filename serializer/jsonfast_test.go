@@ -52,6 +52,19 @@ type fastRecord struct {
 	unexport int
 }
 
+// fastOddKinds has omitempty on kinds encoding/json never treats as empty:
+// it refuses to encode them, and so must the fast path.
+type fastOddKinds struct {
+	ID int            `json:"id"`
+	F  func()         `json:"f,omitempty"`
+	C  chan int       `json:"c,omitempty"`
+	X  complex128     `json:"x,omitempty"`
+	S  struct{}       `json:"s,omitempty"`
+	A  [0]int         `json:"a,omitempty"`
+	P  *fastOddKinds  `json:"p,omitempty"`
+	M  map[string]int `json:"m,omitempty"`
+}
+
 // fastNumber holds a json.Number, which encoding/json treats apart: the
 // fast paths must leave it alone.
 type fastNumber struct {
@@ -191,6 +204,7 @@ func FuzzFastEncode(f *testing.F) {
 		checkEncode[any](t, data)
 		checkEncode[map[fastKey]fastInner](t, data)
 		checkEncode[fastNumber](t, data)
+		checkEncode[fastOddKinds](t, data)
 	})
 }
 

@@ -19,8 +19,14 @@ type Message struct {
 	Data    any      `json:"data" msgpack:"data" bson:"data"`
 	Context *Context `json:"context" msgpack:"context" bson:"context"`
 	Origin  string   `json:"origin,omitempty" msgpack:"origin,omitempty" bson:"origin,omitempty"`
-	// Seq numbers the messages of one origin, so that receivers can drop the
-	// repeats that a retried batch produces. Zero means none.
+	// Epoch tells one run of an origin from the next: a replica restarted
+	// under the same origin numbers its messages from 1 again, in a new
+	// epoch. Zero means none. At most 2^53-1, so that JavaScript and BSON
+	// peers read it exactly.
+	Epoch uint64 `json:"epoch,omitempty" msgpack:"epoch,omitempty" bson:"epoch,omitempty"`
+	// Seq numbers the messages of one origin's epoch, so that receivers can
+	// drop the repeats that a retried batch produces and count what never
+	// arrived. Zero means none. It is the last member written (see Numberer).
 	Seq uint64 `json:"seq,omitempty" msgpack:"seq,omitempty" bson:"seq,omitempty"`
 }
 
@@ -43,6 +49,7 @@ type Envelope struct {
 	Event   string
 	Path    string
 	Origin  string
+	Epoch   uint64
 	Seq     uint64
 	Data    []byte   // encoded data; nil when the message had none
 	Context *Context // nil when the message had none (custom events)
@@ -101,6 +108,24 @@ type TypedDecoder interface {
 	// message over for good (see eventsync.Adapter).
 	DecodeTyped(b []byte, e *Envelope, typeOf func(path, event string) (t reflect.Type, ok bool)) (data any, decoded bool, err error)
 }
+
+// Numberer is implemented by serializers that can encode a message first
+// and give it its sequence number afterwards, so that a message that fails
+// to encode, or turns out too large to send, never uses up a number (its
+// receivers would count the number as missed). The built-in serializers
+// implement it.
+type Numberer interface {
+	// EncodeNumbered encodes m as Encode does, but with number's result as
+	// its Seq (m.Seq is ignored). It calls number once, after everything
+	// else is encoded, with the size of the message without the number;
+	// when number returns an error, EncodeNumbered returns it unwrapped and
+	// no message.
+	EncodeNumbered(m *Message, number func(size int) (seq uint64, err error)) ([]byte, error)
+}
+
+// MaxSeqBytes bounds what a sequence number adds to a message, in any of
+// the built-in formats.
+const MaxSeqBytes = 32
 
 // OriginReader is implemented by serializers that can read a message's
 // origin without decoding it, so that a replica drops its own echoes cheaply.
