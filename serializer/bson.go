@@ -3,8 +3,8 @@ package serializer
 import (
 	"bytes"
 	"encoding/binary"
-	"math"
 	"fmt"
+	"math"
 	"reflect"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
