@@ -1,6 +1,8 @@
 package eventsync
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"runtime"
@@ -31,26 +33,27 @@ func (s *Sync) syncOut(ev *Event) (deferred bool) {
 	}
 	out.msg = serializer.Message{
 		Event: ev.Name, Path: ev.Path, Data: ev.Data, Context: s.exportContext(ev.Context, &out.ctx),
-		Origin: s.opts.ReplicaID, Seq: s.seq.Add(1),
+		Origin: s.opts.ReplicaID, Epoch: s.epoch,
 	}
-	msg, err := s.opts.Serializer.Encode(&out.msg)
+	msg, err := s.encode(&out.msg)
 	*out = outgoing{} // the pool must not keep the event's data alive
 	s.outgoing.Put(out)
-	if err != nil {
+	var tooLarge *errTooLarge
+	switch {
+	case errors.As(err, &tooLarge):
+		s.stats.oversized.Add(1)
+		s.logLimited(kindOversized, "eventsync: event not published: message too large",
+			"path", ev.Path, "event", ev.Name, "bytes", tooLarge.size, "limit", s.opts.MaxMessageBytes)
+		ev.Sync = false
+		return false
+	case err != nil:
 		s.stats.encodeErrors.Add(1)
 		s.logLimited(kindEncode, "eventsync: event not published: cannot encode", "path", ev.Path, "event", ev.Name, "err", err)
 		ev.Sync = false
 		return false
 	}
 	if len(s.opts.Secret) > 0 {
-		msg = sign(s.opts.Secret, msg, s.jsonWire)
-	}
-	if len(msg) > s.opts.MaxMessageBytes {
-		s.stats.oversized.Add(1)
-		s.logLimited(kindOversized, "eventsync: event not published: message too large",
-			"path", ev.Path, "event", ev.Name, "bytes", len(msg), "limit", s.opts.MaxMessageBytes)
-		ev.Sync = false
-		return false
+		msg = sign(s.opts.Secret, msg, s.now().UnixMilli(), s.jsonWire)
 	}
 	s.stats.emitted.Add(1) // first, so that Emitted is never behind Published
 	dropped, closed := s.outbox.Push(msg)
@@ -69,6 +72,56 @@ func (s *Sync) syncOut(ev *Event) (deferred bool) {
 	}
 	return s.opts.RoundTrip
 }
+
+// encode encodes m and gives it the next sequence number, but only once it
+// has encoded and fits MaxMessageBytes: a number used up by a message that
+// is never sent would count as missed on every receiver. A panicking
+// serializer fails the publish, not the service call.
+func (s *Sync) encode(m *serializer.Message) (msg []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg, err = nil, fmt.Errorf("eventsync: %s serializer panicked: %v", s.opts.Serializer.Name(), r)
+		}
+	}()
+	if n, ok := s.opts.Serializer.(serializer.Numberer); ok {
+		return n.EncodeNumbered(m, s.numberFn)
+	}
+	// Encoded once to learn that it can be, then again with its number.
+	if msg, err = s.opts.Serializer.Encode(m); err != nil {
+		return nil, err
+	}
+	if m.Seq, err = s.number(len(msg)); err != nil {
+		return nil, err
+	}
+	return s.opts.Serializer.Encode(m)
+}
+
+// number returns the next sequence number for a message of size bytes
+// without one, or an *errTooLarge if the message, numbered and signed,
+// could exceed MaxMessageBytes.
+func (s *Sync) number(size int) (uint64, error) {
+	if size+serializer.MaxSeqBytes+s.signBytes() > s.opts.MaxMessageBytes {
+		return 0, &errTooLarge{size: size}
+	}
+	return s.seq.Add(1), nil
+}
+
+// signBytes bounds what signing adds to a message.
+func (s *Sync) signBytes() int {
+	if len(s.opts.Secret) == 0 {
+		return 0
+	}
+	return maxSignBytes
+}
+
+// errTooLarge is a message that would exceed MaxMessageBytes.
+type errTooLarge struct{ size int }
+
+func (e *errTooLarge) Error() string {
+	return fmt.Sprintf("eventsync: message of %d bytes too large: %v", e.size, ErrMessageTooLarge)
+}
+
+func (e *errTooLarge) Unwrap() error { return ErrMessageTooLarge }
 
 // outgoing is a message being encoded, with room for its context.
 type outgoing struct {
@@ -219,6 +272,12 @@ func (s *Sync) dispatchLoop() {
 		batch = s.inbox.Take(batch[:0], 256, math.MaxInt)
 		decoded = s.decodeAll(batch, decoded, int(s.decodeWorkers.Load()))
 		for i := range decoded {
+			select {
+			case <-s.abandon: // Close gave up: count what is left, dispatch nothing more
+				s.stats.inboxDropped.Add(uint64(len(decoded) - i + s.inbox.Len()))
+				return
+			default:
+			}
 			s.commit(&decoded[i])
 		}
 		clear(batch)
@@ -232,6 +291,9 @@ func (s *Sync) dispatchLoop() {
 			if s.inbox.Len() == 0 {
 				return
 			}
+		case <-s.abandon:
+			s.stats.inboxDropped.Add(uint64(s.inbox.Len()))
+			return
 		}
 	}
 }
@@ -306,11 +368,11 @@ func (s *Sync) isEcho(msg []byte) bool {
 
 // incoming is a received message after decode, waiting for commit.
 type incoming struct {
-	origin string
-	seq    uint64
-	ev     Event
-	ready  bool // decoded into ev; false: dropped (and counted) by decode
-	env    serializer.Envelope
+	run   originRun
+	seq   uint64
+	ev    Event
+	ready bool // decoded into ev; false: dropped (and counted) by decode
+	env   serializer.Envelope
 }
 
 // decode does for one message everything that does not depend on the order
@@ -324,10 +386,16 @@ func (s *Sync) decode(msg []byte, in *incoming) {
 		return
 	}
 	if len(s.opts.Secret) > 0 {
-		body, ok := verify(s.opts.Secret, msg, s.jsonWire)
+		body, ts, ok := verify(s.opts.Secret, msg, s.jsonWire)
 		if !ok {
 			s.stats.forged.Add(1)
 			s.logLimited(kindForged, "eventsync: message without a valid signature dropped", "bytes", len(msg))
+			return
+		}
+		if age := s.now().Sub(time.UnixMilli(ts)); age > s.opts.MaxAge || age < -s.opts.MaxAge {
+			s.stats.replayed.Add(1)
+			s.logLimited(kindForged, "eventsync: signed message too old or from the future dropped (a replay, or clocks apart)",
+				"age", age, "maxAge", s.opts.MaxAge)
 			return
 		}
 		msg = body
@@ -351,7 +419,8 @@ func (s *Sync) decode(msg []byte, in *incoming) {
 		s.stats.echoes.Add(1)
 		return
 	}
-	in.origin, in.seq = env.Origin, env.Seq // from here on the message counts in its origin's sequence
+	// From here on the message counts in its origin's sequence.
+	in.run, in.seq = originRun{env.Origin, env.Epoch}, env.Seq
 	if !decoded {
 		if f := s.opts.AcceptFilter; f != nil && !f(env.Path, env.Event) {
 			s.stats.filtered.Add(1)
@@ -386,9 +455,9 @@ func (s *Sync) decode(msg []byte, in *incoming) {
 // goroutine: drop repeats (recording every sequence number, so that a
 // malformed message is not also counted as missed), then dispatch.
 func (s *Sync) commit(in *incoming) {
-	if in.origin != "" && in.seq != 0 && s.seqs.seen(in.origin, in.seq) {
+	if in.run.origin != "" && in.seq != 0 && s.seqs.seen(in.run, in.seq) != fresh {
 		if in.ready {
-			s.stats.duplicates.Add(1) // a retried batch delivered twice
+			s.stats.duplicates.Add(1) // a retried batch delivered twice, or a replay
 		}
 		return
 	}

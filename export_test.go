@@ -1,5 +1,7 @@
 package eventsync
 
+import "time"
+
 // SetDecodeWorkers forces parallel decoding, which this machine's core
 // count would not turn on, so that tests exercise it. Call it before any
 // message arrives.
@@ -11,3 +13,7 @@ func (s *Sync) SyncIn(msg []byte) {
 	s.decode(msg, &in)
 	s.commit(&in)
 }
+
+// SetClock replaces the clock that signs messages and judges their age.
+// Call it before any message is emitted or arrives.
+func (s *Sync) SetClock(now func() time.Time) { s.now = now }

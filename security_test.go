@@ -139,3 +139,42 @@ func TestHealth(t *testing.T) {
 	up.sync.Close(context.Background())
 	check(up.sync, 503)
 }
+
+// A message that names its path twice, the second after the data, must not
+// slip past AcceptFilter with data decoded for the first path: it is
+// malformed, whatever decoder reads it.
+func TestRepeatedPathRefused(t *testing.T) {
+	bus := t.Name()
+	app := eventsync.NewApp()
+	if _, err := eventsync.Use(app, "todos", &TodoService{}); err != nil {
+		t.Fatal(err)
+	}
+	users, err := eventsync.Use(app, "users", &TodoService{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := newRecorder()
+	users.On("created", got.add)
+	s, err := eventsync.Configure(app, eventsync.Options{URI: "mem://" + bus,
+		AcceptFilter: func(path, event string) bool { return path != "users" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	waitReady(t, s)
+	raw := memsync.New(memsync.Named(bus), eventsync.DefaultKey)
+	defer raw.Close(context.Background())
+	for _, msg := range []string{
+		`{"event":"created","path":"todos","data":{"id":1,"title":"t"},"path":"users"}`,
+		`{"event":"created","path":"users","data":{"id":2},"path":"todos"}`,
+		`{"event":"created","path":"todos","data":{"id":3}}`,
+	} {
+		if err := raw.Publish(context.Background(), []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := waitStats(t, s, "3 received", func(s eventsync.Stats) bool { return s.Dispatched+s.Malformed+s.Filtered == 3 })
+	if st.Malformed != 2 || st.Dispatched != 1 || len(got.snapshot()) != 0 {
+		t.Fatalf("stats %+v; users listener got %+v", st, got.snapshot())
+	}
+}

@@ -2,49 +2,78 @@ package eventsync
 
 import "sync/atomic"
 
-// Every message carries its origin's sequence number. Receivers use it for
-// two things: to drop the repeats that a retried batch produces
-// (Stats.Duplicates), and to count the numbers that never arrived
+// Every message carries its origin's epoch and sequence number. Receivers
+// use them for two things: to drop the repeats that a retried batch
+// produces (Stats.Duplicates), and to count the numbers that never arrived
 // (Stats.Missed), so that what a broker loses, or what an origin dropped or
-// failed to send, does not vanish silently.
+// failed to send, does not vanish silently. The epoch is new at every
+// Configure, so that a replica restarted under the same ReplicaID, which
+// numbers from 1 again, is told apart from its previous run.
 
-// repeatWindow is how many sequence numbers are remembered per origin (a
-// multiple of 64); maxOrigins bounds the origins tracked (past it, a flood of
-// forged origins say, tracking starts afresh).
+// repeatWindow is how many sequence numbers are remembered per origin and
+// epoch (a multiple of 64). It must cover everything a publisher can send
+// again after a failure, MaxPipelined batches of at most maxMaxBatch
+// events, with room to spare for the numbers concurrent emitters take
+// before they queue their events: a re-sent message older than the window
+// could not be told from a late one.
+//
+// maxOrigins bounds the origins tracked (past it, a flood of forged origins
+// say, tracking starts afresh).
 const (
-	repeatWindow = 8192
+	repeatWindow = 1 << 16
+	maxMaxBatch  = 1024
 	maxOrigins   = 1024
 )
 
-// sequences tracks the origins' sequence numbers. It is used by the dispatch
-// goroutine only; missed is read by Stats.
-type sequences struct {
-	byOrigin   map[string]*seqWindow
-	lastOrigin string // messages come in runs from one origin: skip the map then
-	last       *seqWindow
-	missed     atomic.Int64
+// originRun is one run of an origin: its ID and epoch.
+type originRun struct {
+	origin string
+	epoch  uint64
 }
 
-// seen reports whether (origin, seq) is a repeat, recording it if not.
-func (q *sequences) seen(origin string, seq uint64) bool {
-	if q.last == nil || origin != q.lastOrigin {
-		w := q.byOrigin[origin]
+// sequences tracks the origins' sequence numbers. It is used by the dispatch
+// goroutine only; the counters are read by Stats.
+type sequences struct {
+	byRun   map[originRun]*seqWindow
+	lastRun originRun // messages come in runs from one origin: skip the map then
+	last    *seqWindow
+	missed  atomic.Uint64
+}
+
+// verdict is what the window says of a sequence number.
+type verdict int
+
+const (
+	fresh  verdict = iota // not seen before: dispatch it
+	repeat                // seen before: drop it
+	stale                 // older than the window: cannot tell, drop it
+)
+
+// seen judges (run, seq), recording it if fresh.
+func (q *sequences) seen(run originRun, seq uint64) verdict {
+	if q.last == nil || run != q.lastRun {
+		w := q.byRun[run]
 		if w == nil {
-			if q.byOrigin == nil || len(q.byOrigin) >= maxOrigins {
-				q.byOrigin = make(map[string]*seqWindow)
+			if q.byRun == nil || len(q.byRun) >= maxOrigins {
+				q.byRun = make(map[originRun]*seqWindow)
 			}
-			w = &seqWindow{}
-			q.byOrigin[origin] = w
+			w = new(seqWindow)
+			q.byRun[run] = w
 		}
-		q.lastOrigin, q.last = origin, w
+		q.lastRun, q.last = run, w
 	}
-	repeat, missedDelta := q.last.seen(seq)
-	q.missed.Add(missedDelta)
-	return repeat
+	v, newlyMissed, filled := q.last.seen(seq)
+	if newlyMissed > 0 {
+		q.missed.Add(newlyMissed)
+	}
+	if filled {
+		q.missed.Add(^uint64(0))
+	}
+	return v
 }
 
 // Missed returns how many sequence numbers were skipped and have not arrived.
-func (q *sequences) Missed() uint64 { return uint64(max(q.missed.Load(), 0)) }
+func (q *sequences) Missed() uint64 { return q.missed.Load() }
 
 // seqWindow is a bitmap of the last repeatWindow sequence numbers up to the
 // highest one seen, and the first one seen (numbers before it are not ours to
@@ -54,14 +83,16 @@ type seqWindow struct {
 	bits       [repeatWindow / 64]uint64
 }
 
-// seen reports whether seq is a repeat, and by how much the count of missing
-// numbers changes: a jump forward skips numbers (counted missing until they
-// arrive), a late arrival fills one.
-func (w *seqWindow) seen(seq uint64) (repeat bool, missedDelta int64) {
+// seen judges seq and reports how many numbers it newly counts as missed (a
+// jump forward skips them until they arrive) and whether it filled one that
+// was counted missed (a late arrival). A number older than the window is
+// stale: it was counted missed when it was skipped, or dispatched when it
+// came, and stays so; dropping it keeps Dispatched + Missed exact either way.
+func (w *seqWindow) seen(seq uint64) (v verdict, newlyMissed uint64, filled bool) {
 	if w.max == 0 {
 		w.first, w.max = seq, seq
 		w.set(seq)
-		return false, 0
+		return fresh, 0, false
 	}
 	if seq > w.max {
 		if seq-w.max >= repeatWindow {
@@ -71,25 +102,25 @@ func (w *seqWindow) seen(seq uint64) (repeat bool, missedDelta int64) {
 				w.clear(s)
 			}
 		}
-		missedDelta = int64(seq - w.max - 1)
+		newlyMissed = seq - w.max - 1
 		w.max = seq
 		w.set(seq)
-		return false, missedDelta
+		return fresh, newlyMissed, false
 	}
-	if seq <= w.first {
-		return seq == w.first, 0 // from before this replica listened, or the first one again
+	if seq < w.first {
+		return fresh, 0, false // from before this replica listened
+	}
+	if seq == w.first {
+		return repeat, 0, false
 	}
 	if w.max-seq >= repeatWindow {
-		// Older than the window. Concurrent emitters number messages before
-		// they queue them, so a message can lag far behind the highest number
-		// seen without being a repeat: let it through.
-		return false, -1
+		return stale, 0, false
 	}
 	if w.isSet(seq) {
-		return true, 0
+		return repeat, 0, false
 	}
 	w.set(seq)
-	return false, -1
+	return fresh, 0, true
 }
 
 func (w *seqWindow) set(seq uint64)        { w.bits[seq%repeatWindow/64] |= 1 << (seq % 64) }

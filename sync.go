@@ -3,6 +3,7 @@ package eventsync
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/eventsync/eventsync/internal/outbox"
 	"github.com/eventsync/eventsync/serializer"
@@ -27,6 +29,7 @@ const (
 	DefaultInboxSize       = 10_000
 	DefaultMaxMessageBytes = 1 << 20
 	DefaultMaxBatch        = 512
+	DefaultMaxAge          = 2 * time.Minute
 )
 
 // MaxPipelined is how many batches a Sync keeps sent and not yet confirmed
@@ -70,7 +73,12 @@ type Options struct {
 	Serializer serializer.Serializer
 	// Logger receives the Sync's logs; default slog.Default().
 	Logger *slog.Logger
-	// ReplicaID identifies this replica in the "origin" field; default random.
+	// ReplicaID identifies this replica in the "origin" field; default
+	// random. Two live replicas on one key must never share an ID (each
+	// would drop the other's events as its own echoes), but a replica may
+	// take its ID again when it restarts (a pod or host name): every
+	// Configure starts a new epoch, sent with each message, so receivers
+	// tell the new run's events from the old run's.
 	ReplicaID string
 	// RoundTrip makes the origin emit its own events only when they come back
 	// from the broker, as feathers-sync does, so that every replica sees one
@@ -96,7 +104,9 @@ type Options struct {
 	InboxSize int
 	// MaxMessageBytes limits an encoded message on both sides; default 1 MiB.
 	MaxMessageBytes int
-	// MaxBatch limits the messages per Adapter.Publish call; default 512.
+	// MaxBatch limits the messages per Adapter.Publish call; default 512,
+	// at most 1,024 (receivers recognise a re-sent batch within a window
+	// of numbers sized for MaxPipelined batches of that size).
 	MaxBatch int
 	// Secret, if set, signs every message with HMAC-SHA256 and makes the
 	// Sync drop (and count in Stats.Forged) every received message without a
@@ -105,6 +115,13 @@ type Options struct {
 	// same secret; feathers-sync peers can read signed JSON messages but not
 	// sign theirs, so their events are dropped.
 	Secret []byte
+	// MaxAge, with Secret, refuses a signed message that was signed more
+	// than MaxAge before (or after) this replica's clock reads its arrival,
+	// counted in Stats.Replayed: a message captured from the broker cannot
+	// be replayed later. Default 2 minutes; the replicas' clocks must agree
+	// to well within it. A replay inside MaxAge is refused as a repeat by
+	// every replica that received the original; see docs/reliability.md.
+	MaxAge time.Duration
 }
 
 func (o *Options) fill() {
@@ -136,6 +153,10 @@ func (o *Options) fill() {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = DefaultMaxBatch
+	}
+	o.MaxBatch = min(o.MaxBatch, maxMaxBatch)
+	if o.MaxAge <= 0 {
+		o.MaxAge = DefaultMaxAge
 	}
 }
 
@@ -170,12 +191,19 @@ type Sync struct {
 	subDone      chan struct{}
 	dispatchDone chan struct{}
 
-	closeOnce sync.Once
-	closeErr  error
-	stats     counters
-	seq       atomic.Uint64 // numbers published messages
-	inFlight  atomic.Int64  // events in the batch being published
-	seqs      sequences     // owned by the dispatch goroutine
+	closeStarted atomic.Bool
+	closeErr     error         // set before closed is closed
+	closed       chan struct{} // closed when the first Close has finished
+	abandon      chan struct{} // closed by Close when its ctx ends: dispatch stops at once
+	stats        counters
+	epoch        uint64        // this run of the replica, sent with every message
+	seq          atomic.Uint64 // numbers published messages
+	// numberFn is s.number, bound once (see serializer.Numberer).
+	numberFn func(size int) (uint64, error)
+	// now reads the clock for signing and for MaxAge; a test may stop it.
+	now      func() time.Time
+	inFlight atomic.Int64 // events in the batch being published
+	seqs     sequences    // owned by the dispatch goroutine
 	// decodeWorkers is how many goroutines decode a large received batch.
 	decodeWorkers atomic.Int32
 	// outgoing recycles what syncOut hands the serializer, which escapes
@@ -237,7 +265,12 @@ func Configure(em Emitter, opts Options) (*Sync, error) {
 		pubDone:      make(chan struct{}),
 		subDone:      make(chan struct{}),
 		dispatchDone: make(chan struct{}),
+		closed:       make(chan struct{}),
+		abandon:      make(chan struct{}),
+		epoch:        newEpoch(),
+		now:          time.Now,
 	}
+	s.numberFn = s.number
 	remove, err := em.Intercept(s.syncOut)
 	if err != nil {
 		return nil, fmt.Errorf("eventsync: configure: %w", err)
@@ -310,12 +343,29 @@ func (s *Sync) ReplicaID() string { return s.opts.ReplicaID }
 
 // Close stops publishing new events (events emitted from now on stay local),
 // publishes what is still queued, closes the adapter (which waits for the
-// broker's acknowledgements where it has them) and stops the subscription.
-// If ctx ends first, Close gives up and its error says how many events were
-// not sent. Close is idempotent.
+// broker's acknowledgements where it has them), stops the subscription and
+// dispatches what was received. If ctx ends first, Close gives up: what was
+// not sent counts in Stats.Unsent, what was received and not dispatched in
+// Stats.InboxDropped, and its error says how many of each. A listener
+// running then finishes on its own; no other is called.
+//
+// Close is idempotent and safe to call concurrently: the first call does
+// the work, bounded by its ctx; every call waits for it, each within its
+// own ctx, and returns the first call's result.
 func (s *Sync) Close(ctx context.Context) error {
-	s.closeOnce.Do(func() { s.closeErr = s.close(ctx) })
-	return s.closeErr
+	// Not a sync.Once: its Do makes a concurrent caller wait for the first
+	// one's work, whatever the caller's own ctx says.
+	if s.closeStarted.CompareAndSwap(false, true) {
+		s.closeErr = s.close(ctx)
+		close(s.closed)
+		return s.closeErr
+	}
+	select {
+	case <-s.closed:
+		return s.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("eventsync: close: another Close still under way: %w", context.Cause(ctx))
+	}
 }
 
 func (s *Sync) close(ctx context.Context) error {
@@ -329,20 +379,37 @@ func (s *Sync) close(ctx context.Context) error {
 	case <-s.pubDone:
 	case <-ctx.Done():
 		s.cancelPub()
-		<-s.pubDone
+		<-s.pubDone // the publisher stops at once: it waits on pubCtx only
 	}
 	if n := s.stats.unsent.Load(); n > 0 {
 		errs = append(errs, fmt.Errorf("eventsync: close: %d events not sent: %w", n, context.Cause(ctx)))
 	}
 	s.cancelRun()
-	<-s.subDone
+	select {
+	case <-s.subDone:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("eventsync: close: %s subscribe did not return: %w", s.typ, context.Cause(ctx)))
+	}
 	if err := s.adapter.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("eventsync: close %s adapter: %w", s.typ, err))
 	}
 	close(s.stopDispatch)
-	<-s.dispatchDone
+	select {
+	case <-s.dispatchDone:
+	case <-ctx.Done():
+		close(s.abandon) // the dispatcher counts what it leaves in Stats.InboxDropped
+		errs = append(errs, fmt.Errorf("eventsync: close: %d or more received events not dispatched: %w",
+			s.inbox.Len(), context.Cause(ctx)))
+	}
 	s.cancelPub()
 	return errors.Join(errs...)
+}
+
+// newEpoch returns a random epoch in [1, 2^53): exact in JavaScript and BSON.
+func newEpoch() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.BigEndian.Uint64(b[:])>>11 | 1
 }
 
 // Stats are a Sync's counters. For every event offered for publishing,
@@ -363,7 +430,8 @@ type Stats struct {
 	UnknownPath     uint64 `json:"unknownPath"`     // messages for a path or event this app does not have
 	InboxDropped    uint64 `json:"inboxDropped"`    // received messages dropped because dispatch fell behind
 	Forged          uint64 `json:"forged"`          // received messages without a valid signature (Options.Secret)
-	Duplicates      uint64 `json:"duplicates"`      // repeats of a message already received (a retried batch), dropped
+	Replayed        uint64 `json:"replayed"`        // signed messages older than Options.MaxAge, dropped
+	Duplicates      uint64 `json:"duplicates"`      // repeats of a message already received (a retried batch), or too old to tell, dropped
 	Missed          uint64 `json:"missed"`          // messages of other replicas skipped in their sequence and not (yet) arrived
 	Reconnects      uint64 `json:"reconnects"`      // reconnections reported by the adapter
 	ResumeGaps      uint64 `json:"resumeGaps"`      // adapter resumptions that may have missed messages
@@ -374,7 +442,7 @@ type Stats struct {
 
 type counters struct {
 	emitted, published, dropped, unsent, encodeErrors, oversized, filtered,
-	publishFailures, received, dispatched, echoes, malformed, unknownPath, inboxDropped, forged, duplicates atomic.Uint64
+	publishFailures, received, dispatched, echoes, malformed, unknownPath, inboxDropped, forged, replayed, duplicates atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -386,7 +454,7 @@ func (s *Sync) Stats() Stats {
 		Filtered: c.filtered.Load(), PublishFailures: c.publishFailures.Load(),
 		Received: c.received.Load(), Dispatched: c.dispatched.Load(), Echoes: c.echoes.Load(),
 		Malformed: c.malformed.Load(), UnknownPath: c.unknownPath.Load(), InboxDropped: c.inboxDropped.Load(),
-		Forged: c.forged.Load(), Duplicates: c.duplicates.Load(), Missed: s.seqs.Missed(),
+		Forged: c.forged.Load(), Replayed: c.replayed.Load(), Duplicates: c.duplicates.Load(), Missed: s.seqs.Missed(),
 		QueueLength: s.outbox.Len() + int(s.inFlight.Load()),
 	}
 	select {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/adapters/memsync"
+	"github.com/eventsync/eventsync/serializer"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -567,3 +568,34 @@ type failingSubscribe struct{ eventsync.Adapter }
 
 func (failingSubscribe) Subscribe(context.Context, func([]byte)) error { return errBrokerDown }
 func (failingSubscribe) Close(context.Context) error                   { return nil }
+
+// plainAdapter hides every optional interface of the adapter it wraps (the
+// echo filter among them), so that echoes reach the Sync's decoder.
+type plainAdapter struct{ eventsync.Adapter }
+
+// A replica drops its own echo in every format. Only unsigned JSON can be
+// recognised before decoding (its origin comes first); MsgPack, BSON and
+// signed JSON rely on the check after decoding.
+func TestEchoDroppedInEveryFormat(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		ser    serializer.Serializer
+		secret []byte
+	}{
+		{"json", serializer.JSON, nil}, {"msgpack", serializer.MsgPack, nil},
+		{"bson", serializer.BSON, nil}, {"signed-json", serializer.JSON, []byte("k")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bus := t.Name()
+			a := newReplica(t, bus, eventsync.Options{Serializer: tc.ser, Secret: tc.secret,
+				Adapter: plainAdapter{memsync.New(memsync.Named(bus), eventsync.DefaultKey)}})
+			b := newReplica(t, bus, eventsync.Options{Serializer: tc.ser, Secret: tc.secret})
+			mustCreate(t, a.svc, context.Background(), "x")
+			b.got.wait(t, 1)
+			st := waitStats(t, a.sync, "the echo", func(s eventsync.Stats) bool { return s.Echoes == 1 })
+			if st.Dispatched != 0 || len(a.got.snapshot()) != 1 {
+				t.Fatalf("echo dispatched: %+v, listener saw %d events", st, len(a.got.snapshot()))
+			}
+		})
+	}
+}
