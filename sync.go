@@ -378,31 +378,53 @@ func (s *Sync) close(ctx context.Context) error {
 	select {
 	case <-s.pubDone:
 	case <-ctx.Done():
+		// Giving up: stop the subscription's attempts too, so that an
+		// adapter whose Subscribe holds what Publish waits for lets go.
 		s.cancelPub()
+		s.cancelRun()
 		<-s.pubDone // the publisher stops at once: it waits on pubCtx only
 	}
 	if n := s.stats.unsent.Load(); n > 0 {
 		errs = append(errs, fmt.Errorf("eventsync: close: %d events not sent: %w", n, context.Cause(ctx)))
 	}
 	s.cancelRun()
-	select {
-	case <-s.subDone:
-	case <-ctx.Done():
+	if !awaitGrace(ctx, s.subDone) {
 		errs = append(errs, fmt.Errorf("eventsync: close: %s subscribe did not return: %w", s.typ, context.Cause(ctx)))
 	}
 	if err := s.adapter.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("eventsync: close %s adapter: %w", s.typ, err))
 	}
 	close(s.stopDispatch)
-	select {
-	case <-s.dispatchDone:
-	case <-ctx.Done():
+	if !awaitGrace(ctx, s.dispatchDone) {
 		close(s.abandon) // the dispatcher counts what it leaves in Stats.InboxDropped
 		errs = append(errs, fmt.Errorf("eventsync: close: %d or more received events not dispatched: %w",
 			s.inbox.Len(), context.Cause(ctx)))
 	}
 	s.cancelPub()
 	return errors.Join(errs...)
+}
+
+// closeGrace is how long Close waits past its deadline for a goroutine it
+// has just told to stop (a Subscribe whose ctx it cancelled, a dispatcher
+// with nothing left), so that a prompt stop is not reported as a hang.
+const closeGrace = 100 * time.Millisecond
+
+// awaitGrace waits for done until ctx ends, then closeGrace more; it
+// reports whether done was closed.
+func awaitGrace(ctx context.Context, done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(closeGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // newEpoch returns a random epoch in [1, 2^53): exact in JavaScript and BSON.

@@ -19,7 +19,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +39,7 @@ type Factory func(t *testing.T, key string) eventsync.Adapter
 type Option func(*config)
 
 type config struct {
+	slowStream int
 	publishers int
 	maxBytes   int
 	timeout    time.Duration
@@ -47,6 +50,11 @@ type config struct {
 // ConcurrentPublishers and OrderPerPublisher checks to n, for a test server
 // that loses messages under concurrent inserts (FerretDB).
 func MaxPublishers(n int) Option { return func(c *config) { c.publishers = n } }
+
+// MaxBacklog lowers the SlowSubscriber stream from 20,000 messages to n,
+// for a broker that keeps at most n messages for a subscriber that falls
+// behind (a capped collection, say) and counts what it overwrote.
+func MaxBacklog(n int) Option { return func(c *config) { c.slowStream = n } }
 
 // MaxMessageBytes lowers the size of the large message check from 1 MiB.
 func MaxMessageBytes(n int) Option { return func(c *config) { c.maxBytes = n } }
@@ -63,7 +71,7 @@ func IgnoreGoroutines(opts ...goleak.Option) Option {
 // Run runs the conformance checks as subtests of t, one after another, each
 // on keys of its own.
 func Run(t *testing.T, newAdapter Factory, opts ...Option) {
-	c := config{publishers: 8, maxBytes: 1 << 20, timeout: 60 * time.Second}
+	c := config{slowStream: 20_000, publishers: 8, maxBytes: 1 << 20, timeout: 60 * time.Second}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -78,6 +86,8 @@ func Run(t *testing.T, newAdapter Factory, opts ...Option) {
 	t.Run("ConcurrentPublishers", h.concurrentPublishers)
 	t.Run("NoGoroutineLeak", h.noGoroutineLeak)
 	t.Run("Pipelined", h.pipelined)
+	t.Run("SlowSubscriber", h.slowSubscriber)
+	t.Run("NothingAfterClose", h.nothingAfterClose)
 }
 
 type harness struct {
@@ -103,31 +113,81 @@ func (h *harness) open(t *testing.T, key string) eventsync.Adapter {
 	return a
 }
 
-// collector records what a subscription delivers.
+// collector records what a subscription delivers, and checks that deliver
+// is called from one goroutine at a time: each call yields the processor
+// while it is marked active, so that a second delivering goroutine, if
+// there is one, runs into it.
 type collector struct {
-	mu     sync.Mutex
-	msgs   [][]byte
-	notify chan struct{}
+	mu       sync.Mutex
+	msgs     [][]byte
+	notify   chan struct{}
+	active   atomic.Int32
+	overlaps atomic.Int64
+	slow     func(n int) // if set, called with the count so far before each message is recorded
 }
 
 func (h *harness) subscribe(t *testing.T, a eventsync.Adapter) *collector {
 	t.Helper()
-	c := &collector{notify: make(chan struct{}, 1)}
+	return h.subscribeWith(t, a, &collector{})
+}
+
+func (h *harness) subscribeWith(t *testing.T, a eventsync.Adapter, c *collector) *collector {
+	t.Helper()
+	c.notify = make(chan struct{}, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.timeout)
 	defer cancel()
-	err := a.Subscribe(ctx, func(msg []byte) {
-		c.mu.Lock()
-		c.msgs = append(c.msgs, msg)
-		c.mu.Unlock()
-		select {
-		case c.notify <- struct{}{}:
-		default:
-		}
-	})
+	err := a.Subscribe(ctx, c.deliver)
 	if err != nil {
 		t.Fatalf("Subscribe: %v", err)
 	}
+	t.Cleanup(func() {
+		if n := c.overlaps.Load(); n > 0 {
+			t.Errorf("deliver was called while another call to it was running, %d times (it must be called from one goroutine)", n)
+		}
+	})
 	return c
+}
+
+func (c *collector) deliver(msg []byte) {
+	if c.active.Add(1) > 1 {
+		c.overlaps.Add(1)
+	}
+	runtime.Gosched()
+	c.mu.Lock()
+	n := len(c.msgs)
+	c.mu.Unlock()
+	if c.slow != nil {
+		c.slow(n)
+	}
+	c.mu.Lock()
+	c.msgs = append(c.msgs, msg)
+	c.mu.Unlock()
+	c.active.Add(-1)
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
+}
+
+// settle publishes an end marker from pub and waits for it on each
+// collector, then checks that each got exactly n messages before it: an
+// adapter that delivers extra copies after the expected ones fails here.
+// It returns the first collector's n messages.
+func (h *harness) settle(t *testing.T, pub eventsync.Adapter, n int, cols ...*collector) [][]byte {
+	t.Helper()
+	marker := []byte("zz-end:" + UniqueKey("marker"))
+	h.publish(t, pub, marker)
+	var first [][]byte
+	for i, c := range cols {
+		got := c.wait(t, n+1, h.cfg.timeout)
+		if !bytes.Equal(got[len(got)-1], marker) || len(got) != n+1 {
+			t.Fatalf("subscriber %d got %d messages before the end marker, want %d (extra copies, or the marker overtook them)", i, len(got)-1, n)
+		}
+		if i == 0 {
+			first = got[:n]
+		}
+	}
+	return first
 }
 
 // wait returns the delivered messages once there are at least n, or fails
@@ -209,9 +269,10 @@ func (h *harness) fanOut(t *testing.T) {
 	h.publish(t, a, msgs[0])
 	h.publish(t, a, msgs[1:10]...)
 	h.publish(t, a, msgs[10:]...)
+	h.settle(t, a, len(msgs), cols...)
 	var first [][]byte
 	for i, col := range cols {
-		got := col.wait(t, len(msgs), h.cfg.timeout)
+		got := col.wait(t, len(msgs), h.cfg.timeout)[:len(msgs)]
 		t.Logf("subscriber %d got %d messages", i, len(got))
 		checkPerPublisher(t, got, map[string][][]byte{"a": msgs})
 		if i == 0 {
@@ -228,7 +289,7 @@ func (h *harness) fanOut(t *testing.T) {
 		m[0] = 'X'
 	}
 	for _, col := range cols[1:] {
-		checkPerPublisher(t, col.wait(t, len(msgs), h.cfg.timeout), map[string][][]byte{"a": want})
+		checkPerPublisher(t, col.wait(t, len(msgs), h.cfg.timeout)[:len(msgs)], map[string][][]byte{"a": want})
 	}
 	checkPerPublisher(t, msgs, map[string][][]byte{"a": want})
 }
@@ -388,7 +449,8 @@ func (h *harness) concurrentPublishers(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	checkPerPublisher(t, col.wait(t, n*1000, h.cfg.timeout), want)
+	col.wait(t, n*1000, h.cfg.timeout)
+	checkPerPublisher(t, h.settle(t, sub, n*1000, col), want)
 }
 
 func (h *harness) noGoroutineLeak(t *testing.T) {
@@ -411,5 +473,70 @@ func (h *harness) noGoroutineLeak(t *testing.T) {
 	opts := append([]goleak.Option{before}, h.cfg.leakIgnore...)
 	if err := goleak.Find(opts...); err != nil {
 		t.Fatalf("goroutines left after Close: %v", err)
+	}
+}
+
+// slowSubscriber publishes a stream longer than an in-process queue holds
+// (memsync's is 8,192) to a subscriber that is slower than the publisher:
+// either Publish waits or fails, or every message arrives; an adapter whose
+// Publish returns nil while a full queue drops messages fails.
+func (h *harness) slowSubscriber(t *testing.T) {
+	n := h.cfg.slowStream
+	key := UniqueKey("slow")
+	pub, sub := h.open(t, key), h.open(t, key)
+	col := h.subscribeWith(t, sub, &collector{slow: func(i int) {
+		if i%500 == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}})
+	msgs := seq("s", n)
+	for i := 0; i < n; i += 500 {
+		h.publish(t, pub, msgs[i:min(i+500, n)]...)
+	}
+	col.wait(t, n, h.cfg.timeout)
+	checkPerPublisher(t, h.settle(t, pub, n, col), map[string][][]byte{"s": msgs})
+}
+
+// nothingAfterClose closes a subscriber while a stream is being delivered
+// to it, one message at a time slowly: once Close returns, no delivery is
+// in flight and none starts, though the broker goes on carrying the stream
+// (a second subscriber gets all of it).
+func (h *harness) nothingAfterClose(t *testing.T) {
+	key := UniqueKey("afterclose")
+	pub, closing, other := h.open(t, key), h.open(t, key), h.open(t, key)
+	var closed atomic.Bool
+	var late, inFlightAtClose atomic.Int64
+	started := make(chan struct{})
+	var once sync.Once
+	c := &collector{slow: func(int) {
+		if closed.Load() {
+			late.Add(1)
+		}
+		once.Do(func() { close(started) })
+		time.Sleep(time.Millisecond)
+	}}
+	h.subscribeWith(t, closing, c)
+	col := h.subscribe(t, other)
+	msgs := seq("c", 400)
+	h.publish(t, pub, msgs[:200]...)
+	select {
+	case <-started:
+	case <-time.After(h.cfg.timeout):
+		t.Fatal("nothing delivered")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.timeout)
+	defer cancel()
+	if err := closing.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	inFlightAtClose.Store(int64(c.active.Load()))
+	closed.Store(true)
+	h.publish(t, pub, msgs[200:]...)
+	checkPerPublisher(t, h.settle(t, pub, len(msgs), col), map[string][][]byte{"c": msgs})
+	if n := inFlightAtClose.Load(); n != 0 {
+		t.Fatalf("Close returned with %d deliveries in flight", n)
+	}
+	if n := late.Load(); n != 0 {
+		t.Fatalf("%d messages delivered after Close returned", n)
 	}
 }

@@ -83,7 +83,8 @@ var acceptedContentTypes = map[string]bool{
 type Adapter struct {
 	key  string
 	cfg  Config
-	dial func() (*amqp.Connection, *corkedConn, error) // nil for a borrowed connection
+	dial func(ctx context.Context) (*amqp.Connection, *corkedConn, error) // nil for a borrowed connection
+	sock atomic.Pointer[corkedConn]                                       // the socket of the connection dialed last, for guard
 	log  atomic.Pointer[slog.Logger]
 
 	mu       sync.Mutex
@@ -119,15 +120,17 @@ func Dial(uri, key string, cfg Config) *Adapter {
 	if cfg.Name != "" {
 		props.SetClientConnectionName(cfg.Name)
 	}
-	dialTCP := amqp.DefaultDial(10 * time.Second)
-	a.dial = func() (*amqp.Connection, *corkedConn, error) {
+	a.dial = func(ctx context.Context) (*amqp.Connection, *corkedConn, error) {
 		var cork *corkedConn
 		conn, err := amqp.DialConfig(uri, amqp.Config{Heartbeat: 10 * time.Second, Properties: props, Dial: func(network, addr string) (net.Conn, error) {
-			c, err := dialTCP(network, addr)
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			c, err := new(net.Dialer).DialContext(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
 			cork = &corkedConn{Conn: c}
+			a.sock.Store(cork) // from now on guard can break it
 			return cork, nil
 		}})
 		return conn, cork, err
@@ -209,14 +212,43 @@ func (a *Adapter) State() eventsync.AdapterState {
 	return eventsync.AdapterState{Connected: a.connected.Load(), Reconnects: a.reconnects.Load(), Malformed: a.malformed.Load()}
 }
 
+// guard runs fn, whose amqp091-go calls take no context and can wait
+// for a silent broker until the heartbeat gives up (30 s), until ctx ends:
+// then it closes the socket under fn, which fails every call waiting on it
+// (the supervisor reconnects, if it still runs). A borrowed connection's
+// socket is not the adapter's to close: there fn runs unguarded.
+func (a *Adapter) guard(ctx context.Context, fn func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, a.breakSocket)
+	err := fn()
+	if !stop() {
+		return errors.Join(err, ctx.Err())
+	}
+	return err
+}
+
+// breakSocket closes the socket of the connection dialed last.
+func (a *Adapter) breakSocket() {
+	if c := a.sock.Load(); c != nil {
+		_ = c.Conn.Close()
+	}
+}
+
 // connect dials (if the adapter owns the connection and has none alive),
-// declares the exchange and opens the publishing channel. The caller holds a.mu.
-func (a *Adapter) connect() error {
+// declares the exchange and opens the publishing channel, as long as ctx
+// lets it. The caller holds a.mu.
+func (a *Adapter) connect(ctx context.Context) error {
+	return a.guard(ctx, func() error { return a.connectUnguarded(ctx) })
+}
+
+func (a *Adapter) connectUnguarded(ctx context.Context) error {
 	if a.conn == nil || a.conn.IsClosed() {
 		if a.dial == nil {
 			return errors.New("borrowed connection is closed")
 		}
-		conn, cork, err := a.dial()
+		conn, cork, err := a.dial(ctx)
 		if err != nil {
 			return fmt.Errorf("dial: %w", err)
 		}
@@ -257,8 +289,16 @@ func declareExchange(ch *amqp.Channel, key string) error {
 }
 
 // consume declares this replica's queue, binds it and starts one consumer
-// goroutine. The caller holds a.mu.
-func (a *Adapter) consume() (closed chan *amqp.Error, err error) {
+// goroutine, as long as ctx lets it. The caller holds a.mu.
+func (a *Adapter) consume(ctx context.Context) (closed chan *amqp.Error, err error) {
+	err = a.guard(ctx, func() error {
+		closed, err = a.consumeUnguarded()
+		return err
+	})
+	return closed, err
+}
+
+func (a *Adapter) consumeUnguarded() (closed chan *amqp.Error, err error) {
 	ch, err := a.conn.Channel()
 	if err != nil {
 		return nil, fmt.Errorf("channel: %w", err)
@@ -345,11 +385,11 @@ func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 		return errors.New("amqpsync: subscribe: already subscribed")
 	}
 	a.deliver = deliver
-	if err := a.connect(); err != nil {
+	if err := a.connect(ctx); err != nil {
 		a.deliver = nil
 		return fmt.Errorf("amqpsync: subscribe: %w", err)
 	}
-	closed, err := a.consume()
+	closed, err := a.consume(ctx)
 	if err != nil {
 		a.deliver = nil
 		return fmt.Errorf("amqpsync: subscribe: %w", err)
@@ -392,8 +432,8 @@ func (a *Adapter) supervise(ctx context.Context, chClosed chan *amqp.Error, watc
 			if a.conn == watched && !a.conn.IsClosed() && reason != nil && !reason.Recover && a.dial != nil {
 				_ = a.conn.Close() // a connection-level failure: start from a fresh connection
 			}
-			if err = a.connect(); err == nil {
-				chClosed, err = a.consume()
+			if err = a.connect(ctx); err == nil {
+				chClosed, err = a.consume(ctx)
 			}
 			if err == nil && watched != a.conn {
 				watched, connClosed = a.conn, a.conn.NotifyClose(make(chan *amqp.Error, 1))
@@ -418,7 +458,7 @@ func (a *Adapter) Publish(ctx context.Context, msgs ...[]byte) error {
 	if a.closed {
 		return fmt.Errorf("amqpsync: publish: %w", eventsync.ErrClosed)
 	}
-	if err := a.connect(); err != nil {
+	if err := a.connect(ctx); err != nil {
 		return fmt.Errorf("amqpsync: publish: %w", err)
 	}
 	confirms, err := a.send(ctx, msgs)
@@ -482,7 +522,8 @@ func (a *Adapter) send(ctx context.Context, msgs [][]byte) ([]*amqp.DeferredConf
 
 // Close implements eventsync.Adapter. Publish waits for its confirms, so
 // there is nothing outstanding: it stops the supervisor and the consumer and
-// closes what it opened.
+// closes what it opened. When ctx ends first (a broker that does not answer
+// the closing handshake), it closes the socket and returns.
 func (a *Adapter) Close(ctx context.Context) error {
 	a.mu.Lock()
 	if a.closed {
@@ -492,6 +533,10 @@ func (a *Adapter) Close(ctx context.Context) error {
 	a.closed = true
 	super := a.super
 	a.mu.Unlock()
+	// Registered before a.mu is taken again: a Subscribe or Publish that
+	// holds it waiting on a silent broker is broken off too.
+	stop := context.AfterFunc(ctx, a.breakSocket)
+	defer stop()
 	super.Stop()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -502,14 +547,19 @@ func (a *Adapter) Close(ctx context.Context) error {
 		}
 	}
 	if a.consumer != nil {
-		<-a.consumer // its deliveries ended with its channel
+		select {
+		case <-a.consumer: // its deliveries ended with its channel
+		case <-ctx.Done():
+			a.breakSocket() // the channel could not close: end its deliveries with the connection
+			<-a.consumer
+		}
 	}
 	if a.dial != nil && a.conn != nil && !a.conn.IsClosed() {
 		errs = append(errs, a.conn.Close())
 	}
 	a.connected.Store(false)
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("amqpsync: close: %w", err)
+		return fmt.Errorf("amqpsync: close: %w", errors.Join(err, ctx.Err()))
 	}
 	return nil
 }

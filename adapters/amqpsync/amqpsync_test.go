@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os/exec"
 	"strings"
 	"testing"
@@ -368,4 +369,33 @@ func TestPackWarnsOfNodeReplicas(t *testing.T) {
 			t.Fatalf("after message %d: %d warnings: %s", i, n, logs.String())
 		}
 	}
+}
+
+// A RabbitMQ that accepts connections and never answers: Subscribe, Close
+// and a Sync's Close honour their contexts (Close used to wait 29.5 s for
+// Subscribe, which amqp091-go's calls give no context).
+func TestHungServerHonoursContexts(t *testing.T) {
+	synctest.CheckHungBroker(t, "amqp://guest:guest@"+brokertest.Silent(t)+"/")
+}
+
+// A RabbitMQ that hangs once connected (its sockets open, silent): Close
+// returns at its deadline, where closing the channels used to wait for the
+// heartbeat to give up (14.9 s for a 2 s deadline).
+func TestHungAfterConnectClose(t *testing.T) {
+	u, err := url.Parse(amqpURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := brokertest.NewProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	r := synctest.NewReplica(t, eventsync.Options{URI: u.String(), Key: adaptertest.UniqueKey("hung")})
+	r.EmitSeq(t, 0, 10)
+	synctest.WaitStats(t, r.Sync, 10*time.Second, "10 published", func(s eventsync.Stats) bool { return s.Published == 10 })
+	proxy.Freeze()
+	r.EmitSeq(t, 10, 20)
+	err, took := synctest.Within(t, "Close", 2*time.Second, 6*time.Second, r.Sync.Close)
+	if err == nil || !strings.Contains(err.Error(), "not sent") {
+		t.Fatalf("Close: %v", err)
+	}
+	t.Logf("Close returned after %v: %v", took.Round(time.Millisecond), err)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/adapters/adaptertest"
 	"github.com/eventsync/eventsync/adapters/mongosync"
+	"github.com/eventsync/eventsync/internal/brokertest"
 	"github.com/eventsync/eventsync/internal/mongotest"
 	"github.com/eventsync/eventsync/internal/synctest"
 )
@@ -39,6 +40,10 @@ func TestConformance(t *testing.T) {
 		// check in full.
 		opts = append(opts, adaptertest.MaxPublishers(1))
 	}
+	// A subscriber that falls behind finds at most the capped collection's
+	// 5 MiB (about 10,000 of the suite's messages on FerretDB); older ones
+	// are overwritten and counted in ResumeGaps.
+	opts = append(opts, adaptertest.MaxBacklog(5000))
 	for _, params := range []string{"", "?pack=true"} {
 		t.Run("params="+params, func(t *testing.T) {
 			adaptertest.Run(t, func(t *testing.T, key string) eventsync.Adapter {
@@ -273,4 +278,10 @@ func missingRanges(got []int, total int) []string {
 	}
 	gap(total)
 	return out
+}
+
+// A MongoDB that accepts connections and never answers: Subscribe, Close
+// and a Sync's Close honour their contexts.
+func TestHungServerHonoursContexts(t *testing.T) {
+	synctest.CheckHungBroker(t, "mongodb://"+brokertest.Silent(t)+"/eventsync?serverSelectionTimeoutMS=30000")
 }

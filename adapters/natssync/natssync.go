@@ -74,8 +74,9 @@ type Adapter struct {
 	sub      *nats.Subscription
 	consume  jetstream.ConsumeContext
 	closed   bool
-	closedCh chan struct{} // closed by nats.go when an owned connection is closed
-	noEcho   bool          // dial with nats.NoEcho: see SkipEcho
+	closedCh chan struct{}  // closed by nats.go when an owned connection is closed
+	dialer   *guardedDialer // an owned connection's; nil for a borrowed one
+	noEcho   bool           // dial with nats.NoEcho: see SkipEcho
 
 	// deliverMu lets Close wait for an in-flight delivery and stop further ones.
 	deliverMu  sync.RWMutex
@@ -114,9 +115,10 @@ func NewWithConfig(nc *nats.Conn, key string, cfg Config) *Adapter {
 // list) on Subscribe or the first Publish, with the given nats.go options
 // after its own (reconnect forever, no reconnect buffer).
 func Dial(servers, key string, cfg Config, opts ...nats.Option) *Adapter {
-	a := &Adapter{key: key, cfg: cfg, closedCh: make(chan struct{})}
+	a := &Adapter{key: key, cfg: cfg, closedCh: make(chan struct{}), dialer: new(guardedDialer)}
 	a.log.Store(slog.Default())
 	base := []nats.Option{
+		nats.SetCustomDialer(a.dialer),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectBufSize(-1), // the Sync's outbox is the buffer: bounded and counted
@@ -195,7 +197,7 @@ func (a *Adapter) State() eventsync.AdapterState {
 
 // conn returns the connection, dialing it first if the adapter owns it.
 // The caller holds a.mu.
-func (a *Adapter) conn() (*nats.Conn, error) {
+func (a *Adapter) conn(ctx context.Context) (*nats.Conn, error) {
 	if a.closed {
 		return nil, eventsync.ErrClosed
 	}
@@ -206,7 +208,7 @@ func (a *Adapter) conn() (*nats.Conn, error) {
 	if a.noEcho {
 		opts = append(opts, nats.NoEcho())
 	}
-	nc, err := a.dial(opts...)
+	nc, err := a.dialer.connect(ctx, func() (*nats.Conn, error) { return a.dial(opts...) })
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
@@ -236,7 +238,7 @@ func (a *Adapter) deliverGuarded(deliver func([]byte)) func([]byte) bool {
 func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	nc, err := a.conn()
+	nc, err := a.conn(ctx)
 	if err != nil {
 		return fmt.Errorf("natssync: subscribe: %w", err)
 	}
@@ -387,7 +389,7 @@ func (a *Adapter) Confirm(ctx context.Context) error {
 		return err
 	}
 	a.mu.Lock()
-	nc, err := a.conn()
+	nc, err := a.conn(ctx)
 	a.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("natssync: publish: %w", err)
@@ -425,7 +427,7 @@ func (a *Adapter) confirm(ctx context.Context, nc *nats.Conn, gen uint64) error 
 // sendOn writes msgs on the adapter's connection and returns it.
 func (a *Adapter) sendOn(ctx context.Context, msgs [][]byte) (*nats.Conn, error) {
 	a.mu.Lock()
-	nc, err := a.conn()
+	nc, err := a.conn(ctx)
 	if err == nil && a.cfg.Durable != "" && a.js == nil {
 		_, _, err = a.jetStream(ctx, nc)
 	}
@@ -474,6 +476,10 @@ func (a *Adapter) publishDurable(ctx context.Context, js jetstream.JetStream, ms
 // subscription stops, pending publishes are flushed, then it closes. On a
 // borrowed connection the subscription is removed and the connection flushed.
 func (a *Adapter) Close(ctx context.Context) error {
+	if a.dialer != nil { // a connect that holds a.mu on a silent server ends with ctx
+		stop := context.AfterFunc(ctx, a.dialer.abort)
+		defer stop()
+	}
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()

@@ -316,3 +316,10 @@ func TestOwnMessagesNotSentBack(t *testing.T) {
 		})
 	}
 }
+
+// A NATS server that accepts connections and never answers: Subscribe,
+// Close and a Sync's Close honour their contexts (Close used to wait 5.5 s
+// for a Subscribe that nats.Connect gave no context).
+func TestHungServerHonoursContexts(t *testing.T) {
+	synctest.CheckHungBroker(t, "nats://"+brokertest.Silent(t))
+}

@@ -34,6 +34,8 @@ type publisher struct {
 	buf    []byte // the commands of one write
 
 	readMu sync.Mutex // one reader of replies at a time
+
+	current atomic.Pointer[pubConn] // p.conn, for forceClose, which must not wait for p.mu
 }
 
 // pubConn is one connection and how far its replies are read.
@@ -64,6 +66,7 @@ func (p *publisher) send(ctx context.Context, msgs [][]byte, redial bool) (*pubC
 			return nil, 0, err
 		}
 		p.conn = c
+		p.current.Store(c)
 	}
 	c := p.conn
 	p.buf = p.buf[:0]
@@ -73,7 +76,14 @@ func (p *publisher) send(ctx context.Context, msgs [][]byte, redial bool) (*pubC
 	if p.opt.WriteTimeout > 0 {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(p.opt.WriteTimeout))
 	}
+	// A hung server with a full socket blocks the write, with p.mu held:
+	// ctx ends it (the Sync cancels it when Close gives up), as does
+	// forceClose.
+	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetWriteDeadline(time.Unix(1, 0)) })
 	_, err := c.nc.Write(p.buf)
+	if !stop() && err == nil {
+		_ = c.nc.SetWriteDeadline(time.Time{}) // ctx ended just after the write
+	}
 	if cap(p.buf) > 4<<20 {
 		p.buf = nil // do not keep what one batch of large messages needed
 	}
@@ -164,8 +174,15 @@ func (p *publisher) confirmSent(ctx context.Context) error {
 }
 
 // close confirms what was sent, as far as ctx lets it, and closes the
-// connection.
+// connection. When ctx ends first, the connection is closed under a write
+// that a hung server holds up, so that close returns.
 func (p *publisher) close(ctx context.Context) error {
+	force := context.AfterFunc(ctx, func() {
+		if c := p.current.Load(); c != nil {
+			c.nc.Close()
+		}
+	})
+	defer force()
 	err := p.confirmSent(ctx)
 	if errors.Is(err, eventsync.ErrClosed) {
 		return nil

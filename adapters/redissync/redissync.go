@@ -62,11 +62,11 @@ type Adapter struct {
 	key      string
 	log      atomic.Pointer[slog.Logger]
 
-	mu     sync.Mutex
-	closed bool
-	ps     *redis.PubSub // the subscription through go-redis, or
-	sub    *subscription // the adapter's own (see subscription.go)
-	reader *loop.Loop    // reads ps or sub, once subscribed
+	mu          sync.Mutex
+	closed      bool
+	subscribing bool       // Subscribe was called and has not failed
+	stopSub     func()     // ends the subscription's reads (go-redis's PubSub, or subscription.go's)
+	reader      *loop.Loop // reads the subscription, once subscribed
 
 	lean *redis.Options // the client's options when its own connections serve it (leanOptions); nil: go-redis
 	pub  *publisher     // the adapter's own publishing connection when lean is set
@@ -175,14 +175,21 @@ func (a *Adapter) skipped() {
 // SUBSCRIBE; from then on one goroutine reads, and go-redis reconnects and
 // resubscribes after a lost connection.
 func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
+	// a.mu is not held while Redis is dialled: Publish and Close must not
+	// wait behind a server that does not answer.
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.closed {
+	switch {
+	case a.closed:
+		a.mu.Unlock()
 		return fmt.Errorf("redissync: subscribe: %w", eventsync.ErrClosed)
-	}
-	if a.ps != nil || a.sub != nil {
+	case a.subscribing:
+		a.mu.Unlock()
 		return errors.New("redissync: subscribe: already subscribed")
 	}
+	a.subscribing = true
+	a.mu.Unlock()
+	var start func(context.Context)
+	var stop func()
 	if a.lean != nil {
 		limit := int(a.maxBytes.Load())
 		if limit <= 0 {
@@ -191,22 +198,36 @@ func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 		sub := &subscription{opt: a.lean, key: a.key, deliver: deliver, isEcho: a.isEcho, a: a, idle: idleTimeout, limit: limit}
 		r, err := sub.dial(ctx) // returns once Redis confirmed the SUBSCRIBE
 		if err != nil {
+			a.unsubscribed()
 			return fmt.Errorf("redissync: subscribe %q: %w", a.key, err)
 		}
-		a.connected.Store(true)
-		a.sub = sub
-		a.reader = loop.Go(func(ctx context.Context) { sub.run(ctx, r) })
-		return nil
+		start, stop = func(ctx context.Context) { sub.run(ctx, r) }, sub.stop
+	} else {
+		ps := a.client.Subscribe(ctx, a.key)
+		if _, err := ps.ReceiveTimeout(ctx, 0); err != nil { // the SUBSCRIBE confirmation
+			_ = ps.Close()
+			a.unsubscribed()
+			return fmt.Errorf("redissync: subscribe %q: %w", a.key, err)
+		}
+		start, stop = func(ctx context.Context) { a.read(ctx, ps, deliver) }, func() { _ = ps.Close() }
 	}
-	ps := a.client.Subscribe(ctx, a.key)
-	if _, err := ps.ReceiveTimeout(ctx, 0); err != nil { // the SUBSCRIBE confirmation
-		_ = ps.Close()
-		return fmt.Errorf("redissync: subscribe %q: %w", a.key, err)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed { // Close came while Redis answered
+		stop()
+		return fmt.Errorf("redissync: subscribe: %w", eventsync.ErrClosed)
 	}
 	a.connected.Store(true)
-	a.ps = ps
-	a.reader = loop.Go(func(ctx context.Context) { a.read(ctx, ps, deliver) })
+	a.stopSub = stop
+	a.reader = loop.Go(start)
 	return nil
+}
+
+// unsubscribed lets a failed Subscribe be tried again.
+func (a *Adapter) unsubscribed() {
+	a.mu.Lock()
+	a.subscribing = false
+	a.mu.Unlock()
 }
 
 func (a *Adapter) read(ctx context.Context, ps *redis.PubSub, deliver func([]byte)) {
@@ -326,18 +347,12 @@ func (a *Adapter) Close(ctx context.Context) error {
 		return nil
 	}
 	a.closed = true
-	ps, sub, reader := a.ps, a.sub, a.reader
+	stopSub, reader := a.stopSub, a.reader
 	a.mu.Unlock()
 	var errs []error
 	if reader != nil {
 		reader.Cancel()
-		if ps != nil {
-			if err := ps.Close(); err != nil {
-				errs = append(errs, fmt.Errorf("redissync: close subscription: %w", err))
-			}
-		} else {
-			sub.stop()
-		}
+		stopSub()
 		reader.Wait()
 	}
 	a.connected.Store(false)

@@ -389,3 +389,28 @@ func TestRedisRestart(t *testing.T) {
 		return len(n) > 0 && n[len(n)-1] == 299
 	})
 }
+
+// A Redis that accepts connections and never answers: Subscribe, Close and
+// a Sync's Close honour their contexts (Subscribe used to wait 31 s for a
+// PING reply, Close 34 s for Subscribe).
+func TestHungServerHonoursContexts(t *testing.T) {
+	synctest.CheckHungBroker(t, "redis://"+brokertest.Silent(t))
+}
+
+// A hung Redis with no write timeout and a full socket: the publisher's
+// write blocks with its lock held, and Close still returns at its deadline
+// (it was still blocked after 20 s), saying what was not sent.
+func TestHungServerFullSocketClose(t *testing.T) {
+	r := synctest.Configure(t, eventsync.Options{URI: "redis://" + brokertest.Silent(t) + "?write_timeout=-1", Key: "hung"})
+	big := strings.Repeat("x", 60<<10)
+	for range 300 { // 18 MB: more than the socket buffers hold
+		if _, err := r.Svc.Create(context.Background(), synctest.Todo{Title: big}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err, took := synctest.Within(t, "Close", 2*time.Second, 8*time.Second, r.Sync.Close)
+	if err == nil || !strings.Contains(err.Error(), "not sent") {
+		t.Fatalf("Close: %v", err)
+	}
+	t.Logf("Close returned after %v: %v", took.Round(time.Millisecond), err)
+}

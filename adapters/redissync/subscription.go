@@ -125,14 +125,18 @@ func (s *subscription) dial(ctx context.Context) (*bufio.Reader, error) {
 	}
 	s.nc = nc
 	s.mu.Unlock()
-	ic := &idleConn{Conn: nc, idle: s.idle, armed: deadline} // armed in the future: the handshake's deadline holds
+	// Until Redis confirms the SUBSCRIBE, the handshake's deadline holds
+	// (no PING on a silent server) and so does ctx: Close cancels it.
+	ic := &idleConn{Conn: nc, idle: s.idle, armed: deadline, handshake: true}
 	r := bufio.NewReaderSize(ic, 64<<10)
-	if err := s.subscribe(ctx, nc, r); err != nil {
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+	err = s.subscribe(ctx, nc, r)
+	if !stop() || err != nil {
 		nc.Close()
-		return nil, err
+		return nil, errors.Join(err, ctx.Err())
 	}
 	_ = nc.SetWriteDeadline(time.Time{})
-	ic.armed = time.Time{} // the next read arms the idle deadline
+	ic.armed, ic.handshake = time.Time{}, false // the next read arms the idle deadline
 	return r, nil
 }
 
@@ -215,8 +219,9 @@ func internKind(b []byte) string {
 // answers) and waits once more; a second silent period is an error.
 type idleConn struct {
 	net.Conn
-	idle  time.Duration
-	armed time.Time // when the read deadline was last set: at most once a second, it costs a timer update
+	idle      time.Duration
+	armed     time.Time // when the read deadline was last set: at most once a second, it costs a timer update
+	handshake bool      // the handshake's deadline holds: a timeout is an error, no PING
 }
 
 func (c *idleConn) Read(p []byte) (int, error) {
@@ -228,7 +233,7 @@ func (c *idleConn) Read(p []byte) (int, error) {
 		}
 		n, err := c.Conn.Read(p)
 		var ne net.Error
-		if n > 0 || err == nil || !errors.As(err, &ne) || !ne.Timeout() {
+		if n > 0 || err == nil || !errors.As(err, &ne) || !ne.Timeout() || c.handshake {
 			return n, err
 		}
 		if pinged {

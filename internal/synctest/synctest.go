@@ -50,6 +50,19 @@ type Replica struct {
 // the end of the test.
 func NewReplica(t testing.TB, opts eventsync.Options) *Replica {
 	t.Helper()
+	r := Configure(t, opts)
+	select {
+	case <-r.Sync.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatalf("replica not ready: %v", r.Sync.Err())
+	}
+	return r
+}
+
+// Configure configures a replica without waiting for it to be Ready, and
+// closes it at the end of the test.
+func Configure(t testing.TB, opts eventsync.Options) *Replica {
+	t.Helper()
 	app := eventsync.NewApp()
 	svc, err := eventsync.Use(app, "todos", Todos{}, eventsync.CustomEvent[Seq]("seq"))
 	if err != nil {
@@ -69,11 +82,6 @@ func NewReplica(t testing.TB, opts eventsync.Options) *Replica {
 		defer cancel()
 		_ = s.Close(ctx)
 	})
-	select {
-	case <-s.Ready():
-	case <-time.After(30 * time.Second):
-		t.Fatalf("replica not ready: %v", s.Err())
-	}
 	return r
 }
 
