@@ -169,3 +169,21 @@ func TestOnData(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+func TestServiceMethodsAndEvents(t *testing.T) {
+	_, svc := newApp(t)
+	if got := strings.Join(svc.Methods(), ","); got != "find,get,create,update,patch,remove" {
+		t.Fatalf("Methods() = %s", got)
+	}
+	if got := strings.Join(svc.Events(), ","); got != "created,updated,patched,removed,progress" {
+		t.Fatalf("Events() = %s", got)
+	}
+	app := eventsync.NewApp()
+	only, err := eventsync.Use(app, "things", anyService{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(only.Methods(), ","); got != "create" {
+		t.Fatalf("Methods() = %s", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eventsync/eventsync/internal/backoff"
+	"github.com/eventsync/eventsync/internal/signing"
 	"github.com/eventsync/eventsync/serializer"
 )
 
@@ -53,7 +54,7 @@ func (s *Sync) syncOut(ev *Event) (deferred bool) {
 		return false
 	}
 	if len(s.opts.Secret) > 0 {
-		msg = sign(s.opts.Secret, msg, s.now().UnixMilli(), s.jsonWire)
+		msg = signing.Sign(s.opts.Secret, msg, s.now().UnixMilli(), s.jsonWire)
 	}
 	s.stats.emitted.Add(1) // first, so that Emitted is never behind Published
 	dropped, closed := s.outbox.Push(msg)
@@ -111,7 +112,7 @@ func (s *Sync) signBytes() int {
 	if len(s.opts.Secret) == 0 {
 		return 0
 	}
-	return maxSignBytes
+	return signing.MaxBytes
 }
 
 // errTooLarge is a message that would exceed MaxMessageBytes.
@@ -386,7 +387,7 @@ func (s *Sync) decode(msg []byte, in *incoming) {
 		return
 	}
 	if len(s.opts.Secret) > 0 {
-		body, ts, ok := verify(s.opts.Secret, msg, s.jsonWire)
+		body, ts, ok := signing.Verify(s.opts.Secret, msg, s.jsonWire)
 		if !ok {
 			s.stats.forged.Add(1)
 			s.logLimited(kindForged, "eventsync: message without a valid signature dropped", "bytes", len(msg))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"sync"
 )
 
@@ -181,6 +182,31 @@ func (s *Service) Path() string { return s.path }
 
 // RecordType returns the Go type of the service's records.
 func (s *Service) RecordType() reflect.Type { return s.recordType }
+
+// Methods returns the service methods the service implements, in Feathers'
+// order (find, get, create, update, patch, remove).
+func (s *Service) Methods() []string {
+	var out []string
+	for _, m := range [...]string{MethodFind, MethodGet, MethodCreate, MethodUpdate, MethodPatch, MethodRemove} {
+		if _, ok := s.methods[m]; ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Events returns the events the service emits: the standard ones, then its
+// custom events, sorted.
+func (s *Service) Events() []string {
+	var custom []string
+	for name := range s.eventTypes {
+		if !isStandardEvent(name) {
+			custom = append(custom, name)
+		}
+	}
+	slices.Sort(custom)
+	return append(slices.Clone(standardEvents[:]), custom...)
+}
 
 // Impl returns the implementation passed to Use.
 func (s *Service) Impl() any { return s.impl }

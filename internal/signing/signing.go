@@ -1,4 +1,6 @@
-package eventsync
+// Package signing signs eventsync messages with HMAC-SHA256 and checks
+// them: the sync messages of a Sync with Options.Secret, and the registry's.
+package signing
 
 import (
 	"bytes"
@@ -9,18 +11,16 @@ import (
 	"strconv"
 )
 
-// Messages are signed with HMAC-SHA256 when Options.Secret is set. The
-// signature covers the unsigned message and the time it was signed at, in
-// Unix milliseconds, so that a receiver can refuse a message replayed long
-// after it was sent (Options.MaxAge). A JSON message stays a JSON object,
-// so that feathers-sync peers can still read it (they ignore the unknown
-// members): the signature and the time become its first members,
+// The signature covers the unsigned message and the time it was signed at,
+// in Unix milliseconds, so that a receiver can refuse a message replayed
+// long after it was sent. A JSON message stays a JSON object, so that
+// feathers-sync peers can still read it (they ignore the unknown members):
+// the signature and the time become its first members,
 //
 //	{"sig":"<64 hex digits>","ts":<ms>, ...the rest of the unsigned message...}
 //
 // Other formats carry the time (8 bytes, big-endian) and the 32-byte MAC as
-// a trailer. A receiver with a Secret drops and counts (Stats.Forged) every
-// message without a valid signature.
+// a trailer.
 
 var (
 	sigPrefix = []byte(`{"sig":"`)
@@ -29,8 +29,8 @@ var (
 
 const sigLen = sha256.Size
 
-// maxSignBytes bounds what signing adds to a message.
-const maxSignBytes = 8 + 2*sigLen + 7 + 20 + 1
+// MaxBytes bounds what signing adds to a message.
+const MaxBytes = 8 + 2*sigLen + 7 + 20 + 1
 
 func mac(secret []byte, ts int64, msg []byte) []byte {
 	h := hmac.New(sha256.New, secret)
@@ -41,15 +41,15 @@ func mac(secret []byte, ts int64, msg []byte) []byte {
 	return h.Sum(nil)
 }
 
-// sign returns msg signed with secret at time ts (Unix milliseconds);
+// Sign returns msg signed with secret at time ts (Unix milliseconds);
 // jsonObject says msg is a JSON object.
-func sign(secret, msg []byte, ts int64, jsonObject bool) []byte {
+func Sign(secret, msg []byte, ts int64, jsonObject bool) []byte {
 	sum := mac(secret, ts, msg)
 	if !jsonObject || len(msg) < 2 || msg[0] != '{' {
 		msg = binary.BigEndian.AppendUint64(msg, uint64(ts))
 		return append(msg, sum...)
 	}
-	out := make([]byte, 0, len(msg)+maxSignBytes)
+	out := make([]byte, 0, len(msg)+MaxBytes)
 	out = append(out, sigPrefix...)
 	out = hex.AppendEncode(out, sum)
 	out = append(out, tsMember...)
@@ -60,9 +60,9 @@ func sign(secret, msg []byte, ts int64, jsonObject bool) []byte {
 	return append(out, msg[1:]...)
 }
 
-// verify returns the unsigned message and the time it was signed at if msg
+// Verify returns the unsigned message and the time it was signed at if msg
 // carries a valid signature.
-func verify(secret, msg []byte, jsonObject bool) (body []byte, ts int64, ok bool) {
+func Verify(secret, msg []byte, jsonObject bool) (body []byte, ts int64, ok bool) {
 	if !jsonObject {
 		if len(msg) < 8+sigLen {
 			return nil, 0, false
