@@ -1,0 +1,92 @@
+package registry
+
+import (
+	"encoding/json"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/eventsync/eventsync"
+)
+
+// Member is one live instance as the registry knows it.
+type Member struct {
+	Instance string            `json:"instance"` // new at every process start
+	App      string            `json:"app"`
+	Version  string            `json:"version,omitempty"`
+	Addr     string            `json:"addr,omitempty"`
+	Meta     map[string]string `json:"meta,omitempty"`
+	Services []ServiceInfo     `json:"services,omitempty"`
+	// Via is the instance that announces this member on its behalf: set for
+	// a process registered over HTTP (Handler), which cannot be called
+	// through the broker.
+	Via string `json:"via,omitempty"`
+	// LastSeen is when this registry last heard from the member, by its own
+	// wall clock; not sent.
+	LastSeen time.Time `json:"lastSeen"`
+}
+
+// ServiceInfo describes one service a member holds.
+type ServiceInfo struct {
+	Path    string   `json:"path"`
+	Methods []string `json:"methods,omitempty"`
+	Events  []string `json:"events,omitempty"`
+}
+
+// Serves reports whether m holds the service at path.
+func (m *Member) Serves(path string) bool {
+	for _, s := range m.Services {
+		if s.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
+// ServicesOf describes the services registered on app.
+func ServicesOf(app *eventsync.App) []ServiceInfo {
+	var out []ServiceInfo
+	for _, path := range app.Paths() {
+		svc := app.Service(path)
+		out = append(out, ServiceInfo{Path: path, Methods: svc.Methods(), Events: svc.Events()})
+	}
+	return out
+}
+
+// description is what a member announces: its Member without LastSeen,
+// encoded once, and a hash that heartbeats carry so that a peer holding an
+// older description asks again.
+type description struct {
+	member Member
+	raw    json.RawMessage
+	hash   string
+}
+
+func describe(m Member) (description, error) {
+	m.LastSeen = time.Time{}
+	m.Services = slices.Clone(m.Services)
+	raw, err := json.Marshal(announced(m))
+	if err != nil {
+		return description{}, err
+	}
+	h := fnv.New64a()
+	h.Write(raw)
+	return description{member: m, raw: raw, hash: strconv.FormatUint(h.Sum64(), 36)}, nil
+}
+
+// announced is Member as it goes on the wire, without LastSeen.
+type announced Member
+
+func (a announced) MarshalJSON() ([]byte, error) {
+	type wire struct {
+		Instance string            `json:"instance"`
+		App      string            `json:"app"`
+		Version  string            `json:"version,omitempty"`
+		Addr     string            `json:"addr,omitempty"`
+		Meta     map[string]string `json:"meta,omitempty"`
+		Services []ServiceInfo     `json:"services,omitempty"`
+		Via      string            `json:"via,omitempty"`
+	}
+	return json.Marshal(wire{a.Instance, a.App, a.Version, a.Addr, a.Meta, a.Services, a.Via})
+}
