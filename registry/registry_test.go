@@ -17,7 +17,13 @@ import (
 	"github.com/eventsync/eventsync/registry"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(memberEnv); spec != "" { // a member process of TestMemberProcessKilled
+		runMember(spec)
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // fast are timings for tests on the in-process bus.
 var fast = registry.Options{Interval: 100 * time.Millisecond, TTL: 300 * time.Millisecond}

@@ -3,9 +3,7 @@ package redissync_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -23,36 +21,15 @@ import (
 // plain or, with cert, TLS-only with that self-signed certificate, for the
 // length of the test; extra are more of its options.
 func startRedis(t *testing.T, port int, cert *tlstest.Cert, extra ...string) (int, *os.Process) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		brokertest.Missing(t, "redis-server", err)
-	}
 	if port == 0 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port = ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
+		port = brokertest.FreePort(t)
 	}
-	args := []string{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir(), "--port", fmt.Sprint(port)}
+	args := []string{"--port", fmt.Sprint(port)}
 	if cert != nil {
-		args = append(args[:len(args)-1], "0", "--tls-port", fmt.Sprint(port), "--tls-cert-file", cert.CertFile,
-			"--tls-key-file", cert.KeyFile, "--tls-ca-cert-file", cert.CertFile, "--tls-auth-clients", "no")
+		args = []string{"--port", "0", "--tls-port", fmt.Sprint(port), "--tls-cert-file", cert.CertFile,
+			"--tls-key-file", cert.KeyFile, "--tls-ca-cert-file", cert.CertFile, "--tls-auth-clients", "no"}
 	}
-	cmd := exec.Command(bin, append(args, extra...)...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			return port, cmd.Process
-		}
-	}
-	t.Fatal("redis-server did not start")
-	return 0, nil
+	return port, brokertest.StartRedis(t, port, append(args, extra...)...)
 }
 
 func TestTLS(t *testing.T) {
