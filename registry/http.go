@@ -139,7 +139,7 @@ func (r *Registry) host(reg Registration) (int, error) {
 		r.notify(Change{Kind: Online, Member: d.member})
 	}
 	if l.desc.hash != d.hash {
-		l.desc, l.infoDue, l.lastInfo = d, true, time.Time{}
+		l.desc, l.infoDue, l.infoAt = d, true, time.Time{}
 	}
 	l.expires = time.Now().Add(r.opts.TTL)
 	r.wake()

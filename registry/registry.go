@@ -192,7 +192,7 @@ type localMember struct {
 	desc     description
 	seq      uint64    // numbers its messages
 	infoDue  bool      // its description is due (asked for, or changed)
-	lastInfo time.Time // when its description was last sent
+	infoAt   time.Time // the rate limit of its descriptions: see mayDescribe
 	expires  time.Time // an HTTP registration's end unless renewed; zero for this instance
 	leaving  bool      // an HTTP registration deleted: its goodbye says left
 }
@@ -369,7 +369,7 @@ func (r *Registry) Update(change func(m *Member)) error {
 	if err != nil {
 		return err
 	}
-	r.self.desc, r.self.infoDue, r.self.lastInfo = d, true, time.Time{}
+	r.self.desc, r.self.infoDue, r.self.infoAt = d, true, time.Time{}
 	r.wake()
 	return nil
 }
@@ -474,7 +474,7 @@ func (r *Registry) retry(msgs []wireMsg) {
 			}
 		case msgInfo:
 			if l := r.local[m.From]; l != nil {
-				l.infoDue, l.lastInfo = true, time.Time{}
+				l.infoDue, l.infoAt = true, time.Time{}
 			}
 		}
 	}
@@ -518,11 +518,13 @@ func (r *Registry) due(now time.Time) (msgs []wireMsg, next time.Duration) {
 			continue
 		}
 		switch {
-		case l.infoDue && now.Sub(l.lastInfo) >= gap:
-			l.infoDue, l.lastInfo = false, now
-			msgs = append(msgs, r.message(l, msgInfo))
 		case l.infoDue:
-			next = min(next, gap-now.Sub(l.lastInfo))
+			if wait := l.mayDescribe(now, gap); wait > 0 {
+				next = min(next, wait)
+				break
+			}
+			l.infoDue = false
+			msgs = append(msgs, r.message(l, msgInfo))
 		case beat:
 			msgs = append(msgs, r.message(l, msgBeat))
 		}
@@ -552,6 +554,24 @@ func (r *Registry) due(now time.Time) (msgs []wireMsg, next time.Duration) {
 // the next description sent after it arrives. The caller holds r.mu.
 func (r *Registry) infoGap() time.Duration {
 	return min(max(r.gap, time.Duration(len(r.members))*5*time.Millisecond), r.opts.Interval/2)
+}
+
+// infoBurst is how many descriptions a member sends at once before the
+// gap applies: one joiner, or a few, are answered at once.
+const infoBurst = 3
+
+// mayDescribe returns 0 and counts a description if l may send one at now
+// (a generic cell rate: infoBurst at once, then one per gap), or how long
+// until it may.
+func (l *localMember) mayDescribe(now time.Time, gap time.Duration) time.Duration {
+	if wait := l.infoAt.Add(-(infoBurst - 1) * gap).Sub(now); wait > 0 {
+		return wait
+	}
+	if l.infoAt.Before(now) {
+		l.infoAt = now
+	}
+	l.infoAt = l.infoAt.Add(gap)
+	return 0
 }
 
 // message builds a message of kind from l, numbered.
@@ -596,6 +616,10 @@ func (r *Registry) Close(ctx context.Context) error {
 		return nil
 	}
 	r.closed = true
+	r.mu.Unlock()
+	r.cancel()
+	<-r.done // nothing else is sent now: the goodbyes are numbered last
+	r.mu.Lock()
 	var byes []wireMsg
 	if r.subbed {
 		for _, l := range r.local {
@@ -605,8 +629,6 @@ func (r *Registry) Close(ctx context.Context) error {
 		}
 	}
 	r.mu.Unlock()
-	r.cancel()
-	<-r.done
 	var errs []error
 	if len(byes) > 0 {
 		if err := r.publish(ctx, byes); err != nil {

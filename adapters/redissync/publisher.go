@@ -79,9 +79,9 @@ func (p *publisher) send(ctx context.Context, msgs [][]byte, redial bool) (*pubC
 	// A hung server with a full socket blocks the write, with p.mu held:
 	// ctx ends it (the Sync cancels it when Close gives up), as does
 	// forceClose.
-	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetWriteDeadline(time.Unix(1, 0)) })
+	stop := deadlineOnDone(ctx, c.nc.SetWriteDeadline)
 	_, err := c.nc.Write(p.buf)
-	if !stop() && err == nil {
+	if stop() && err == nil {
 		_ = c.nc.SetWriteDeadline(time.Time{}) // ctx ended just after the write
 	}
 	if cap(p.buf) > 4<<20 {
@@ -109,8 +109,7 @@ func (p *publisher) confirm(ctx context.Context, c *pubConn, target uint64) erro
 		deadline = time.Now().Add(p.opt.ReadTimeout)
 	}
 	_ = c.nc.SetReadDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer deadlineOnDone(ctx, c.nc.SetReadDeadline)()
 	for c.read < target {
 		line, err := readLine(c.r)
 		if err == nil && (len(line) == 0 || line[0] != ':') {
@@ -123,6 +122,25 @@ func (p *publisher) confirm(ctx context.Context, c *pubConn, target uint64) erro
 		c.read++
 	}
 	return nil
+}
+
+// deadlineOnDone sets a deadline in the past with set when ctx ends, which
+// fails the read or write it bounds. The returned stop reports whether it
+// did so, and returns only once it is done: a deadline set late would fail
+// the connection's next read or write.
+func deadlineOnDone(ctx context.Context, set func(time.Time) error) (stop func() (fired bool)) {
+	done := make(chan struct{})
+	stopFunc := context.AfterFunc(ctx, func() {
+		_ = set(time.Unix(1, 0))
+		close(done)
+	})
+	return func() bool {
+		if stopFunc() {
+			return false
+		}
+		<-done
+		return true
+	}
 }
 
 // lose drops c: from now on Send and Confirm fail until a Publish succeeds.
