@@ -189,12 +189,12 @@ func (r *Registry) warn(msg string, args ...any) {
 
 // localMember is a member this registry announces.
 type localMember struct {
-	desc     description
-	seq      uint64    // numbers its messages
-	infoDue  bool      // its description is due (asked for, or changed)
-	infoAt   time.Time // the rate limit of its descriptions: see mayDescribe
-	expires  time.Time // an HTTP registration's end unless renewed; zero for this instance
-	leaving  bool      // an HTTP registration deleted: its goodbye says left
+	desc    description
+	seq     uint64    // numbers its messages
+	infoDue bool      // its description is due (asked for, or changed)
+	infoAt  time.Time // the rate limit of its descriptions: see mayDescribe
+	expires time.Time // an HTTP registration's end unless renewed; zero for this instance
+	leaving bool      // an HTTP registration deleted: its goodbye says left
 }
 
 // entry is a peer.
