@@ -14,10 +14,10 @@ import (
 type Member struct {
 	Instance string            `json:"instance"` // new at every process start
 	App      string            `json:"app"`
-	Version  string            `json:"version,omitempty"`
-	Addr     string            `json:"addr,omitempty"`
-	Meta     map[string]string `json:"meta,omitempty"`
-	Services []ServiceInfo     `json:"services,omitempty"`
+	Version  string            `json:"version"`
+	Addr     string            `json:"addr"`
+	Meta     map[string]string `json:"meta"`
+	Services []ServiceInfo     `json:"services"`
 	// Via is the instance that announces this member on its behalf: set for
 	// a process registered over HTTP (Handler), which cannot be called
 	// through the broker.
@@ -32,6 +32,19 @@ type ServiceInfo struct {
 	Path    string   `json:"path"`
 	Methods []string `json:"methods,omitempty"`
 	Events  []string `json:"events,omitempty"`
+}
+
+// listed returns m as the registry lists it: LastSeen set, Meta and
+// Services never nil (so that they are {} and [] in JSON).
+func (m Member) listed(seen time.Time) Member {
+	m.LastSeen = seen.Round(0)
+	if m.Meta == nil {
+		m.Meta = map[string]string{}
+	}
+	if m.Services == nil {
+		m.Services = []ServiceInfo{}
+	}
+	return m
 }
 
 // Serves reports whether m holds the service at path.

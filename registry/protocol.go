@@ -148,6 +148,5 @@ func (r *Registry) described(m *wireMsg, e *entry, now time.Time) {
 		kind = Online
 	}
 	e.member, e.hash = member, m.Hash
-	member.LastSeen = now.Round(0)
-	r.notify(Change{Kind: kind, Member: member})
+	r.notify(Change{Kind: kind, Member: member.listed(now)})
 }

@@ -301,15 +301,12 @@ func (r *Registry) filter(keep func(*Member) bool) []Member {
 	now := time.Now()
 	for _, l := range r.local {
 		if m := l.desc.member; keep(&m) {
-			m.LastSeen = now
-			out = append(out, m)
+			out = append(out, m.listed(now))
 		}
 	}
 	for _, e := range r.members {
 		if keep(&e.member) {
-			m := e.member
-			m.LastSeen = e.seen.Round(0)
-			out = append(out, m)
+			out = append(out, e.member.listed(e.seen))
 		}
 	}
 	r.mu.Unlock()
@@ -602,9 +599,7 @@ func (r *Registry) drop(id string, e *entry, reason string, now time.Time) {
 	} else {
 		r.stats.left.Add(1)
 	}
-	m := e.member
-	m.LastSeen = e.seen.Round(0)
-	r.notify(Change{Kind: Offline, Reason: reason, Member: m})
+	r.notify(Change{Kind: Offline, Reason: reason, Member: e.member.listed(e.seen)})
 }
 
 // Close sends a goodbye for what this registry announces, then leaves the

@@ -4,6 +4,8 @@
 //	eventsync publish --uri U [--key K] --path P --event E --data JSON [--count N]
 //	eventsync bench   --uri U [--key K] --n N --size B --publishers P [--rate R] [--raw | --rounds N | --feathers nodetest/bench.js] [--json]
 //	eventsync floor   [--n N] [--rate R] [--json]
+//	eventsync register --uri U [--key K] --app NAME [--version V] [--addr A] [--meta k=v]... [--service PATH]... [--interval D] [--ttl D]
+//	eventsync members  --uri U [--key K] [--app NAME] [--json] [--watch] [--timeout D]
 //
 // tail prints each message on the key, one a line; publish sends events as a
 // feathers-sync-compatible replica and exits once they are flushed; bench
@@ -12,7 +14,10 @@
 // that the ratio of the two runs is the cost of the sync layer (--rounds N
 // runs both alternately and gives the ratio within each round); floor
 // measures one TCP loopback hop at a steady rate, no broker: the latency
-// this machine gives anything at that moment.
+// this machine gives anything at that moment. register keeps the process
+// listed in the service registry (package registry) of the apps on the key
+// until SIGINT or SIGTERM, then leaves; members lists the live members, or
+// with --watch prints their changes.
 //
 // URIs may carry passwords; the command never prints them.
 package main
@@ -47,7 +52,9 @@ const usage = `usage:
   eventsync tail    --uri U [--key K] [--count N] [--json]
   eventsync publish --uri U [--key K] --path P --event E --data JSON [--count N]
   eventsync bench   --uri U [--key K] --n N --size B --publishers P [--rate R] [--raw | --rounds N | --feathers nodetest/bench.js] [--json]
-  eventsync floor   [--n N] [--rate R] [--json]`
+  eventsync floor   [--n N] [--rate R] [--json]
+  eventsync register --uri U [--key K] --app NAME [--version V] [--addr A] [--meta k=v]... [--service PATH]... [--interval D] [--ttl D]
+  eventsync members  --uri U [--key K] [--app NAME] [--json] [--watch] [--timeout D]`
 
 // common are the flags every subcommand has.
 type common struct {
@@ -78,6 +85,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = bench(ctx, &c, args[1:], stdout, stderr)
 	case "floor":
 		err = floor(ctx, args[1:], stdout, stderr)
+	case "register":
+		err = register(ctx, &c, args[1:], stdout, stderr)
+	case "members":
+		err = members(ctx, &c, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

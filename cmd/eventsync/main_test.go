@@ -217,3 +217,58 @@ func TestUnreachableBrokerFailsPromptlyWithoutPassword(t *testing.T) {
 		t.Fatal("unknown command accepted")
 	}
 }
+
+// register keeps an instance listed until its context ends, then leaves;
+// members lists it (--json), and --watch prints its arrival and departure.
+func TestRegisterAndMembers(t *testing.T) {
+	uri := "mem://cli-registry"
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	var watchOut, watchErr synctest.Buffer
+	watchDone := make(chan error, 1)
+	go func() {
+		watchDone <- run(watchCtx, []string{"members", "--uri", uri, "--key", "k", "--watch", "--json"}, &watchOut, &watchErr)
+	}()
+	regCtx, stopReg := context.WithCancel(context.Background())
+	var regOut, regErr synctest.Buffer
+	regDone := make(chan error, 1)
+	go func() {
+		regDone <- run(regCtx, []string{"register", "--uri", uri, "--key", "k", "--app", "billing", "--version", "1.2",
+			"--addr", "http://10.0.0.9", "--meta", "zone=a", "--service", "invoices", "--interval", "100ms"}, &regOut, &regErr)
+	}()
+	synctest.WaitFor(t, 10*time.Second, "registered", func() bool { return strings.Contains(regErr.String(), "registered") })
+	instance := strings.TrimSpace(regOut.String())
+
+	var out, errOut synctest.Buffer
+	if err := run(context.Background(), []string{"members", "--uri", uri, "--key", "k", "--json", "--timeout", "300ms"}, &out, &errOut); err != nil {
+		t.Fatalf("members: %v: %s", err, errOut.String())
+	}
+	var listed []map[string]any
+	if err := json.Unmarshal([]byte(out.String()), &listed); err != nil || len(listed) != 1 {
+		t.Fatalf("members --json: %v: %s", err, out.String())
+	}
+	for _, field := range []string{"instance", "app", "version", "addr", "meta", "services", "lastSeen"} {
+		if _, ok := listed[0][field]; !ok {
+			t.Fatalf("members --json lacks %q: %s", field, out.String())
+		}
+	}
+	if listed[0]["instance"] != instance || listed[0]["app"] != "billing" {
+		t.Fatalf("listed %v, registered %s", listed[0], instance)
+	}
+
+	stopReg()
+	if err := <-regDone; err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	synctest.WaitFor(t, 10*time.Second, "offline in --watch", func() bool { return strings.Contains(watchOut.String(), `"offline"`) })
+	stopWatch()
+	if err := <-watchDone; err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(watchOut.String()), "\n")
+	var first, last map[string]any
+	_ = json.Unmarshal([]byte(lines[0]), &first)
+	_ = json.Unmarshal([]byte(lines[len(lines)-1]), &last)
+	if first["event"] != "online" || last["event"] != "offline" || last["reason"] != "left" || last["instance"] != instance || last["app"] != "billing" {
+		t.Fatalf("--watch printed:\n%s", watchOut.String())
+	}
+}

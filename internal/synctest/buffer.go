@@ -3,6 +3,8 @@ package synctest
 import (
 	"bytes"
 	"sync"
+	"testing"
+	"time"
 )
 
 // Buffer is a bytes.Buffer safe for a writer (a logger, a command's output)
@@ -24,4 +26,17 @@ func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// WaitFor polls cond until it holds, failing the test after timeout with
+// what it waited for.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
