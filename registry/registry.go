@@ -454,6 +454,9 @@ func (r *Registry) publish(ctx context.Context, msgs []wireMsg) error {
 		return fmt.Errorf("registry: publish: %w", err)
 	}
 	r.stats.sent.Add(uint64(len(batch)))
+	for _, b := range batch {
+		r.stats.sentBytes.Add(uint64(len(b)))
+	}
 	return nil
 }
 
@@ -641,6 +644,7 @@ func (r *Registry) Close(ctx context.Context) error {
 type Stats struct {
 	Members         int    `json:"members"`         // live peers, not counting what this registry announces
 	Sent            uint64 `json:"sent"`            // messages published
+	SentBytes       uint64 `json:"sentBytes"`       // their bytes
 	Received        uint64 `json:"received"`        // messages delivered by the adapter
 	Malformed       uint64 `json:"malformed"`       // messages that did not decode
 	Forged          uint64 `json:"forged"`          // messages without a valid signature (Secret)
@@ -653,7 +657,7 @@ type Stats struct {
 }
 
 type counters struct {
-	sent, received, malformed, forged, replayed, overLimit, refused, expired, left, publishFailures atomic.Uint64
+	sent, sentBytes, received, malformed, forged, replayed, overLimit, refused, expired, left, publishFailures atomic.Uint64
 }
 
 // Stats returns a snapshot of the counters.
@@ -662,7 +666,7 @@ func (r *Registry) Stats() Stats {
 	r.mu.Lock()
 	n := len(r.members)
 	r.mu.Unlock()
-	return Stats{Members: n, Sent: c.sent.Load(), Received: c.received.Load(), Malformed: c.malformed.Load(),
+	return Stats{Members: n, Sent: c.sent.Load(), SentBytes: c.sentBytes.Load(), Received: c.received.Load(), Malformed: c.malformed.Load(),
 		Forged: c.forged.Load(), Replayed: c.replayed.Load(), OverLimit: c.overLimit.Load(),
 		Refused: c.refused.Load(), Expired: c.expired.Load(), Left: c.left.Load(),
 		PublishFailures: c.publishFailures.Load()}
