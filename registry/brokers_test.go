@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -88,35 +87,9 @@ func checkBroker(t *testing.T, uri string, timing bool) {
 
 // 200 members on Redis converge: each sees them all.
 func TestTwoHundredOnRedis(t *testing.T) {
-	uri := brokers(t)["redis"]
-	key := adaptertest.UniqueKey("reg200")
-	const n = 200
-	start := time.Now()
-	var all []*registry.Registry
-	for i := range n {
-		r, err := registry.Join(registry.Options{URI: uri, Key: key, App: fmt.Sprintf("app%d", i%10), Interval: time.Minute})
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, r)
-	}
-	t.Cleanup(func() {
-		var wg sync.WaitGroup
-		for _, r := range all {
-			wg.Go(func() { _ = r.Close(context.Background()) })
-		}
-		wg.Wait()
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for _, r := range all {
-		for r.Stats().Members != n-1 {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s sees %d of %d peers", r.Instance(), r.Stats().Members, n-1)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	t.Logf("%d members on Redis converged in %v", n, time.Since(start).Round(time.Millisecond))
+	o := registry.Options{URI: brokers(t)["redis"], Key: adaptertest.UniqueKey("reg200"), Interval: time.Minute}
+	_, took := joinMany(t, o, 200, 60*time.Second)
+	t.Logf("200 members on Redis converged in %v", took.Round(time.Millisecond))
 }
 
 // memberEnv runs this test binary as a registry member process (see

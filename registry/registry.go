@@ -519,7 +519,7 @@ func (r *Registry) due(now time.Time) (msgs []wireMsg, next time.Duration) {
 		}
 		switch {
 		case l.infoDue:
-			if wait := l.mayDescribe(now, gap); wait > 0 {
+			if wait := l.mayDescribe(now, gap, len(r.members)); wait > 0 {
 				next = min(next, wait)
 				break
 			}
@@ -556,15 +556,17 @@ func (r *Registry) infoGap() time.Duration {
 	return min(max(r.gap, time.Duration(len(r.members))*5*time.Millisecond), r.opts.Interval/2)
 }
 
-// infoBurst is how many descriptions a member sends at once before the
-// gap applies: one joiner, or a few, are answered at once.
-const infoBurst = 3
-
-// mayDescribe returns 0 and counts a description if l may send one at now
-// (a generic cell rate: infoBurst at once, then one per gap), or how long
-// until it may.
-func (l *localMember) mayDescribe(now time.Time, gap time.Duration) time.Duration {
-	if wait := l.infoAt.Add(-(infoBurst - 1) * gap).Sub(now); wait > 0 {
+// mayDescribe returns 0 and counts a description if l may send one at now,
+// or how long until it may: a generic cell rate of one per gap, with a
+// burst of three while the membership is small (a joiner or a few are
+// answered at once), none beyond 50 members (where every description
+// costs a delivery to each of them).
+func (l *localMember) mayDescribe(now time.Time, gap time.Duration, members int) time.Duration {
+	burst := time.Duration(2)
+	if members > 50 {
+		burst = 0
+	}
+	if wait := l.infoAt.Add(-burst * gap).Sub(now); wait > 0 {
 		return wait
 	}
 	if l.infoAt.Before(now) {

@@ -369,18 +369,17 @@ func TestThousandMembersConverge(t *testing.T) {
 	if os.Getenv("EVENTSYNC_SCALE") == "" {
 		t.Skip("set EVENTSYNC_SCALE=1 to run (CI's scale step does)")
 	}
-	const n = 1000
-	bus := t.Name()
-	o := registry.Options{Interval: time.Minute, URI: "mem://" + bus}
+	_, took := joinMany(t, registry.Options{Interval: time.Minute, URI: "mem://" + t.Name()}, 1000, 120*time.Second)
+	t.Logf("1000 members converged in %v", took)
+}
+
+// joinMany joins n members with opts (apps app0 to app9), closes them at
+// the end of the test, and returns how long they took until each saw
+// every other.
+func joinMany(t testing.TB, opts registry.Options, n int, timeout time.Duration) ([]*registry.Registry, time.Duration) {
+	t.Helper()
 	start := time.Now()
-	var all []*registry.Registry
-	for i := range n {
-		r, err := registry.Join(with(o, fmt.Sprintf("app%d", i%10), fmt.Sprintf("m%04d", i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, r)
-	}
+	all := make([]*registry.Registry, 0, n)
 	t.Cleanup(func() {
 		var wg sync.WaitGroup
 		for _, r := range all {
@@ -388,7 +387,15 @@ func TestThousandMembersConverge(t *testing.T) {
 		}
 		wg.Wait()
 	})
-	deadline := time.Now().Add(120 * time.Second)
+	for i := range n {
+		opts.App = fmt.Sprintf("app%d", i%10)
+		r, err := registry.Join(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, r)
+	}
+	deadline := time.Now().Add(timeout)
 	for _, r := range all {
 		for r.Stats().Members != n-1 {
 			if time.Now().After(deadline) {
@@ -397,5 +404,5 @@ func TestThousandMembersConverge(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	t.Logf("%d members converged in %v", n, time.Since(start))
+	return all, time.Since(start)
 }

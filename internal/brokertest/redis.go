@@ -47,3 +47,28 @@ func StartRedis(t testing.TB, port int, args ...string) *os.Process {
 	t.Fatal("redis-server did not start")
 	return nil
 }
+
+// StartNATS runs a nats-server of the test's own (the Debian binary) on a
+// free port with args, until the test ends, and returns its URL; a missing
+// nats-server skips the test, or fails it when CI=true.
+func StartNATS(t testing.TB, args ...string) string {
+	t.Helper()
+	bin, err := exec.LookPath("nats-server")
+	if err != nil {
+		Missing(t, "nats-server", err)
+	}
+	port := FreePort(t)
+	cmd := exec.Command(bin, append([]string{"-a", "127.0.0.1", "-p", fmt.Sprint(port)}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			return fmt.Sprintf("nats://127.0.0.1:%d", port)
+		}
+	}
+	t.Fatal("nats-server did not start")
+	return ""
+}
