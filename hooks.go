@@ -2,6 +2,7 @@ package eventsync
 
 import (
 	"context"
+	"net/http"
 	"slices"
 )
 
@@ -45,6 +46,30 @@ type HookContext struct {
 	// A before or after hook sets it false to keep this call's event local:
 	// listeners on this replica still fire, nothing is published.
 	Sync bool
+	// HTTP, for a call that came over HTTP (see WithHTTP), is the response
+	// a hook may shape, as Feathers' context.http: its status and headers.
+	// Nil otherwise. It is not synced.
+	HTTP *HTTPResponse
+}
+
+// HTTPResponse is what hooks may set of an HTTP call's response.
+type HTTPResponse struct {
+	Status int         // 0: the transport's default (200, or 201 for create)
+	Header http.Header // added to the response's headers
+}
+
+type httpKey struct{}
+
+// WithHTTP returns a context whose service calls have hc.HTTP = resp, so
+// that their hooks can set the response's status and headers. The REST
+// transport calls it; so can any other HTTP handler that calls services.
+func WithHTTP(ctx context.Context, resp *HTTPResponse) context.Context {
+	return context.WithValue(ctx, httpKey{}, resp)
+}
+
+func httpResponse(ctx context.Context) *HTTPResponse {
+	r, _ := ctx.Value(httpKey{}).(*HTTPResponse)
+	return r
 }
 
 // Hook runs before, after or on error of a service call. Returning an error

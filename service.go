@@ -195,6 +195,26 @@ func (s *Service) Methods() []string {
 	return out
 }
 
+// ArgTypes returns the types of method's id and data parameters (nil where
+// it takes none), and false if the service does not implement it: a
+// transport decodes an id from a URL or a body into them.
+func (s *Service) ArgTypes(method string) (id, data reflect.Type, ok bool) {
+	fn, ok := s.methods[method]
+	if !ok {
+		return nil, nil, false
+	}
+	t := fn.Type() // receiver, ctx, [id], [data], params
+	i := 2
+	if method != MethodCreate && method != MethodFind {
+		id = t.In(i)
+		i++
+	}
+	if method == MethodCreate || method == MethodUpdate || method == MethodPatch {
+		data = t.In(i)
+	}
+	return id, data, true
+}
+
 // Events returns the events the service emits: the standard ones, then its
 // custom events, sorted.
 func (s *Service) Events() []string {
@@ -289,6 +309,7 @@ func (s *Service) call(ctx context.Context, method string, id, data any, params 
 	call := &serviceCall{hc: HookContext{
 		App: s.app, Service: s, Path: s.path, Method: method, Type: HookBefore,
 		ID: id, Data: data, Params: params, Event: eventOfMethod[method], Sync: SyncEnabled(ctx),
+		HTTP: httpResponse(ctx),
 	}}
 	hc := &call.hc
 	appHooks := s.app.state.Load().hooks
