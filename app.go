@@ -17,9 +17,10 @@ import (
 //
 // The zero App is not usable; call NewApp.
 type App struct {
-	mu        sync.Mutex // serializes changes to state
-	state     atomic.Pointer[appState]
-	appEvents listeners
+	mu            sync.Mutex // serializes changes to state
+	state         atomic.Pointer[appState]
+	appEvents     listeners
+	serviceEvents listeners // OnServiceEvent's, under the key ""
 }
 
 // appState is what an App's calls and events read. It is replaced, never
@@ -90,6 +91,11 @@ func (a *App) Paths() []string {
 // events are never synced, as in feathers-sync.
 func (a *App) On(event string, fn Listener) (off func()) { return a.appEvents.on(event, fn) }
 
+// OnServiceEvent registers fn for every service event of every service,
+// local or synced, standard or custom, after the service's own listeners:
+// what a realtime transport (package channels) forwards to its clients.
+func (a *App) OnServiceEvent(fn Listener) (off func()) { return a.serviceEvents.on("", fn) }
+
 // Emit emits an app-level event to the listeners registered with App.On. It is
 // not published to other replicas.
 func (a *App) Emit(event string, data any) {
@@ -129,7 +135,9 @@ func (a *App) Dispatch(ev Event) error {
 	if ev.Context != nil {
 		ev.Context.App, ev.Context.Service = a, s
 	}
-	s.events.emit(a.log(), ev)
+	log := a.log()
+	s.events.emit(log, ev)
+	a.serviceEvents.emitAs(log, "", ev)
 	return nil
 }
 
@@ -167,6 +175,7 @@ func (a *App) emit(s *Service, ev Event) {
 		}
 	}
 	s.events.emit(log, ev)
+	a.serviceEvents.emitAs(log, "", ev)
 }
 
 var interceptedEvents = sync.Pool{New: func() any { return new(Event) }}

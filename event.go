@@ -90,12 +90,15 @@ func (l *listeners) on(name string, fn Listener) (off func()) {
 
 // emit calls every listener of ev.Name, recovering and logging panics so that
 // one bad listener breaks neither the caller nor the other listeners.
-func (l *listeners) emit(log *slog.Logger, ev Event) {
+func (l *listeners) emit(log *slog.Logger, ev Event) { l.emitAs(log, ev.Name, ev) }
+
+// emitAs calls the listeners registered under name with ev.
+func (l *listeners) emitAs(log *slog.Logger, name string, ev Event) {
 	m := l.byName.Load()
 	if m == nil {
 		return
 	}
-	for _, e := range (*m)[ev.Name] {
+	for _, e := range (*m)[name] {
 		callListener(log, e.fn, ev)
 	}
 }

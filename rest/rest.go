@@ -17,6 +17,16 @@
 // answer 405 unless the service is listed in Options.Multi, as in
 // Feathers 5. Hooks see the response in hc.HTTP and may set its status
 // and headers.
+//
+// GET /events (Options.Events) is a server-sent event stream of the App's
+// service events, local and synced, custom ones included, routed by
+// package channels: each message has the event name "<path> <event>"
+// (Feathers' socket event name, "todos created"), an id, and as data
+// {"data": <the event's data>, "origin": ..., "remote": ...}. A client that
+// reconnects with Last-Event-ID gets what it missed from the hub's history,
+// or the event "fell-behind". Nothing is streamed until the hub has a
+// publish function (Handler.Hub().Publish("", channels.PublishAll) sends
+// everything to everyone).
 package rest
 
 import (
@@ -30,10 +40,13 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/channels"
 )
 
 // DefaultMaxBodyBytes bounds a request body unless Options says otherwise.
@@ -53,13 +66,28 @@ type Options struct {
 	MaxBodyBytes int64
 	// Logger receives what a client is not told: the causes of 500s.
 	Logger *slog.Logger
+
+	// Events is the path of the server-sent event stream of the App's
+	// service events; default "events". A service at that path is an
+	// error in New.
+	Events string
+	// Hub routes events to the stream's connections; default a new one,
+	// which sends nothing until given a publish function (Handler.Hub).
+	Hub *channels.Hub
+	// OnConnect, if set, sees every new stream connection (after Params)
+	// and joins it to channels; an error answers the request.
+	OnConnect func(r *http.Request, c *channels.Conn) error
+	// KeepAlive is how often an idle stream gets a comment; default 15 s.
+	KeepAlive time.Duration
 }
 
 // Handler serves an App's services.
 type Handler struct {
-	app   *eventsync.App
-	opts  Options
-	multi map[string]bool
+	app    *eventsync.App
+	opts   Options
+	multi  map[string]bool
+	hub    *channels.Hub
+	events string // the stream's path, trimmed
 }
 
 // New returns a handler for app's services, those registered later
@@ -74,15 +102,34 @@ func New(app *eventsync.App, opts Options) (*Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	h := &Handler{app: app, opts: opts, multi: make(map[string]bool)}
+	if opts.Events == "" {
+		opts.Events = "events"
+	}
+	if opts.KeepAlive <= 0 {
+		opts.KeepAlive = 15 * time.Second
+	}
+	h := &Handler{app: app, opts: opts, multi: make(map[string]bool), hub: opts.Hub, events: strings.Trim(opts.Events, "/")}
+	if slices.Contains(app.Paths(), h.events) {
+		return nil, fmt.Errorf("rest: the event stream's path %q is a service's", h.events)
+	}
+	if h.hub == nil {
+		h.hub = channels.New(app, channels.Options{Logger: opts.Logger})
+	}
 	for _, p := range opts.Multi {
 		h.multi[strings.Trim(p, "/")] = true
 	}
 	return h, nil
 }
 
+// Hub returns the hub of the event stream, to set publish functions on.
+func (h *Handler) Hub() *channels.Hub { return h.hub }
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.Trim(r.URL.Path, "/") == h.events {
+		h.serveEvents(w, r)
+		return
+	}
 	resp := &eventsync.HTTPResponse{Header: make(http.Header)}
 	result, status, err := h.serve(eventsync.WithHTTP(r.Context(), resp), r)
 	for k, vs := range resp.Header {
