@@ -226,7 +226,7 @@ func TestStalledClientDropped(t *testing.T) {
 	waitConns(t, h, 2)
 	svc := app.Service("todos")
 	big := strings.Repeat("x", 10_000)
-	const n, step = 3000, 100 // 30 MB: more than the stalled socket holds
+	const n, step = 3000, 100       // 30 MB: more than the stalled socket holds
 	for i := 1; i <= n; i += step { // the reader is never more than a step behind
 		for range step {
 			if _, err := svc.Create(context.Background(), Todo{Title: big}, nil); err != nil {
