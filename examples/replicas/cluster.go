@@ -88,9 +88,9 @@ func startReplica(ctx context.Context, uri string, port int, store *Store, log *
 		return nil, err
 	}
 	r.URL = fmt.Sprintf("http://%s/", ln.Addr())
-	shutdown := make(chan struct{})
-	r.http = &http.Server{Handler: newHandler(app, s, shutdown), ReadHeaderTimeout: 5 * time.Second}
-	r.http.RegisterOnShutdown(func() { close(shutdown) })
+	handler, endStreams := newHandler(app, s)
+	r.http = &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	r.http.RegisterOnShutdown(endStreams)
 	go r.http.Serve(ln)
 	return r, nil
 }

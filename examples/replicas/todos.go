@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -33,8 +32,6 @@ func NewStore() *Store { return &Store{items: make(map[int]Todo)} }
 // TodoService is the "todos" service of one replica.
 type TodoService struct{ store *Store }
 
-var errNotFound = errors.New("todo not found")
-
 // Find lists the todos by id.
 func (s *TodoService) Find(ctx context.Context, p eventsync.Params) ([]Todo, error) {
 	s.store.mu.Lock()
@@ -51,7 +48,7 @@ func (s *TodoService) Find(ctx context.Context, p eventsync.Params) ([]Todo, err
 func (s *TodoService) Create(ctx context.Context, t Todo, p eventsync.Params) (Todo, error) {
 	t.Title = strings.TrimSpace(t.Title)
 	if t.Title == "" {
-		return Todo{}, errors.New("title is required")
+		return Todo{}, eventsync.BadRequest("title is required")
 	}
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
@@ -67,7 +64,7 @@ func (s *TodoService) Patch(ctx context.Context, id int, patch map[string]any, p
 	defer s.store.mu.Unlock()
 	t, ok := s.store.items[id]
 	if !ok {
-		return Todo{}, fmt.Errorf("%w: %d", errNotFound, id)
+		return Todo{}, eventsync.NotFound(fmt.Sprintf("no todo %d", id))
 	}
 	if done, ok := patch["done"].(bool); ok {
 		t.Done = done
@@ -82,7 +79,7 @@ func (s *TodoService) Remove(ctx context.Context, id int, p eventsync.Params) (T
 	defer s.store.mu.Unlock()
 	t, ok := s.store.items[id]
 	if !ok {
-		return Todo{}, fmt.Errorf("%w: %d", errNotFound, id)
+		return Todo{}, eventsync.NotFound(fmt.Sprintf("no todo %d", id))
 	}
 	delete(s.store.items, id)
 	return t, nil
