@@ -107,3 +107,21 @@ func TestFullQueueDrops(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// A later call finds its user's connections by their params and joins them.
+func TestConnectionsJoinLater(t *testing.T) {
+	svc, h := setup(t, channels.Options{})
+	h.Publish("", func(eventsync.Event) []string { return []string{"authenticated"} })
+	alice, bob := h.Connect(eventsync.Params{"user": "alice"}), h.Connect(eventsync.Params{"user": "bob"})
+	create(t, svc, "before login")
+	for _, c := range h.Connections(func(c *channels.Conn) bool { return c.Params["user"] == "alice" }) {
+		c.Join("authenticated")
+	}
+	create(t, svc, "after login")
+	if got := strings.Join(queued(alice), ","); got != "notes created:after login" {
+		t.Fatalf("alice got %s", got)
+	}
+	if got := queued(bob); len(got) != 0 {
+		t.Fatalf("bob got %v", got)
+	}
+}

@@ -40,6 +40,19 @@ func (h *Hub) Connect(params eventsync.Params) *Conn {
 	return c
 }
 
+// Connections returns the live connections for which match is true, so
+// that a later call (a login, say) can join its user's connections to
+// channels: hub.Connections(func(c *Conn) bool { return c.Params["user"] == id }).
+func (h *Hub) Connections(match func(c *Conn) bool) []*Conn {
+	h.mu.Lock()
+	all := make([]*Conn, 0, len(h.conns))
+	for c := range h.conns {
+		all = append(all, c)
+	}
+	h.mu.Unlock()
+	return slices.DeleteFunc(all, func(c *Conn) bool { return !match(c) })
+}
+
 // Join adds c to channels.
 func (c *Conn) Join(channels ...string) {
 	h := c.hub

@@ -314,3 +314,18 @@ func TestEventsPathClash(t *testing.T) {
 	}
 	h.Hub().Close()
 }
+
+// An idle stream gets keep-alive comments.
+func TestKeepAlive(t *testing.T) {
+	srv, _, h := eventServer(t, rest.Options{KeepAlive: 20 * time.Millisecond})
+	h.Hub().Publish("", channels.PublishAll)
+	res, err := http.Get(srv.URL + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	if !sc.Scan() || sc.Text() != ": keep-alive" {
+		t.Fatalf("first line %q", sc.Text())
+	}
+}

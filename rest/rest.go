@@ -88,6 +88,7 @@ type Handler struct {
 	multi  map[string]bool
 	hub    *channels.Hub
 	events string // the stream's path, trimmed
+	frames frames // encoded stream messages
 }
 
 // New returns a handler for app's services, those registered later
@@ -131,7 +132,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := &eventsync.HTTPResponse{Header: make(http.Header)}
-	result, status, err := h.serve(eventsync.WithHTTP(r.Context(), resp), r)
+	result, status, err := h.serveRecovered(eventsync.WithHTTP(r.Context(), resp), r)
 	for k, vs := range resp.Header {
 		w.Header()[k] = vs
 	}
@@ -208,6 +209,17 @@ func (h *Handler) serve(ctx context.Context, r *http.Request) (any, int, error) 
 		res, err := svc.Remove(ctx, id, params)
 		return res, http.StatusOK, err
 	}
+}
+
+// serveRecovered is serve, with a panicking service or hook answered as a
+// 500 (and logged) instead of a dropped connection.
+func (h *Handler) serveRecovered(ctx context.Context, r *http.Request) (result any, status int, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			result, status, err = nil, 0, fmt.Errorf("rest: panic: %v", p)
+		}
+	}()
+	return h.serve(ctx, r)
 }
 
 // route finds the service whose path is the longest prefix of the URL's,

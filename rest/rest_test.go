@@ -132,7 +132,12 @@ func (pages) Get(ctx context.Context, id Slug, p eventsync.Params) (string, erro
 
 type many struct{}
 
-func (many) Create(ctx context.Context, t Todo, p eventsync.Params) (Todo, error) { return t, nil }
+func (many) Create(ctx context.Context, t Todo, p eventsync.Params) (Todo, error) {
+	if t.Title == "panic" {
+		panic("a bug in a service")
+	}
+	return t, nil
+}
 func (many) Remove(ctx context.Context, id *int, p eventsync.Params) (string, error) {
 	if id == nil {
 		return "removed all", nil
@@ -233,6 +238,7 @@ func TestErrors(t *testing.T) {
 		{"POST", "/api/v1/todos/3", `{}`, 405, "MethodNotAllowed"},
 		{"PUT", "/pages/x", `"x"`, 405, "MethodNotAllowed"}, // pages has no update
 		{"DELETE", "/api/v1/todos/999", ``, 500, "GeneralError"},
+		{"POST", "/many", `{"title":"panic"}`, 500, "GeneralError"},
 	} {
 		code, hdr, obj, body := call(t, srv, c.method, c.path, c.body)
 		if code != c.code || obj["name"] != c.name || obj["code"] != float64(c.code) || obj["className"] == nil || obj["message"] == nil {
