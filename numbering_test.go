@@ -128,8 +128,8 @@ func TestUnsentEventsLeaveNoGap(t *testing.T) {
 		}
 	}
 	st := waitStats(t, b.sync, "2 dispatched", func(s eventsync.Stats) bool { return s.Dispatched == 2 })
-	pub := a.sync.Stats()
-	if st.Missed != 0 || pub.Emitted != 2 || pub.Published != 2 || pub.EncodeErrors != 1 || pub.Oversized != 1 {
+	pub := waitStats(t, a.sync, "2 published", func(s eventsync.Stats) bool { return s.Published == 2 })
+	if st.Missed != 0 || pub.Emitted != 2 || pub.EncodeErrors != 1 || pub.Oversized != 1 {
 		t.Fatalf("receiver %+v; publisher %+v", st, pub)
 	}
 }

@@ -274,7 +274,7 @@ func TestRecordWithMapInInterfaceField(t *testing.T) {
 			if e := ev.Data.(Extra); e.ID != 1 || !reflect.DeepEqual(normalize(e.Extra), normalize(in.Extra)) {
 				t.Fatalf("got %#v", ev.Data)
 			}
-			if st := syncs[0].Stats(); st.Published != 1 || st.EncodeErrors != 0 {
+			if st := waitStats(t, syncs[0], "published", func(s eventsync.Stats) bool { return s.Published == 1 }); st.EncodeErrors != 0 {
 				t.Fatalf("publisher: %+v", st)
 			}
 		})
