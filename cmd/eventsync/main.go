@@ -129,13 +129,19 @@ func redactErr(err error, uri string) error {
 
 // waitReady waits for s to be live, or fails promptly with what is wrong.
 func waitReady(ctx context.Context, s *eventsync.Sync, c *common) error {
+	return waitLive(ctx, s.Ready(), s.Err, c)
+}
+
+// waitLive waits until ready is closed, or fails after the timeout with
+// what err says is wrong.
+func waitLive(ctx context.Context, ready <-chan struct{}, err func() error, c *common) error {
 	t := time.NewTimer(c.timeout)
 	defer t.Stop()
 	select {
-	case <-s.Ready():
+	case <-ready:
 		return nil
 	case <-t.C:
-		return fmt.Errorf("broker %s not reachable within %v: %v", eventsync.RedactURI(c.uri), c.timeout, s.Err())
+		return fmt.Errorf("broker %s not reachable within %v: %v", eventsync.RedactURI(c.uri), c.timeout, err())
 	case <-ctx.Done():
 		return ctx.Err()
 	}

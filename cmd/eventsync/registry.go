@@ -166,14 +166,5 @@ func watchMembers(ctx context.Context, r *registry.Registry, c *common, app stri
 
 // waitRegistry waits until r is live, or fails promptly with what is wrong.
 func waitRegistry(ctx context.Context, r *registry.Registry, c *common) error {
-	t := time.NewTimer(c.timeout)
-	defer t.Stop()
-	select {
-	case <-r.Ready():
-		return nil
-	case <-t.C:
-		return fmt.Errorf("broker %s not reachable: %v", eventsync.RedactURI(c.uri), r.Err())
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return waitLive(ctx, r.Ready(), r.Err, c)
 }

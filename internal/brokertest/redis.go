@@ -28,12 +28,29 @@ func FreePort(t testing.TB) int {
 // test, or fails it when CI=true.
 func StartRedis(t testing.TB, port int, args ...string) *os.Process {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		Missing(t, "redis-server", err)
-	}
 	all := append([]string{"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir()}, args...)
-	cmd := exec.Command(bin, all...)
+	return start(t, "redis-server", port, all...)
+}
+
+// StartNATS runs a nats-server of the test's own (the Debian binary) on a
+// free port with args, until the test ends, and returns its URL; a missing
+// nats-server skips the test, or fails it when CI=true.
+func StartNATS(t testing.TB, args ...string) string {
+	t.Helper()
+	port := FreePort(t)
+	start(t, "nats-server", port, append([]string{"-a", "127.0.0.1", "-p", fmt.Sprint(port)}, args...)...)
+	return fmt.Sprintf("nats://127.0.0.1:%d", port)
+}
+
+// start runs the server binary name with args until the test ends, and
+// returns once port accepts connections.
+func start(t testing.TB, name string, port int, args ...string) *os.Process {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		Missing(t, name, err)
+	}
+	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -44,31 +61,6 @@ func StartRedis(t testing.TB, port int, args ...string) *os.Process {
 			return cmd.Process
 		}
 	}
-	t.Fatal("redis-server did not start")
+	t.Fatalf("%s did not start", name)
 	return nil
-}
-
-// StartNATS runs a nats-server of the test's own (the Debian binary) on a
-// free port with args, until the test ends, and returns its URL; a missing
-// nats-server skips the test, or fails it when CI=true.
-func StartNATS(t testing.TB, args ...string) string {
-	t.Helper()
-	bin, err := exec.LookPath("nats-server")
-	if err != nil {
-		Missing(t, "nats-server", err)
-	}
-	port := FreePort(t)
-	cmd := exec.Command(bin, append([]string{"-a", "127.0.0.1", "-p", fmt.Sprint(port)}, args...)...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			return fmt.Sprintf("nats://127.0.0.1:%d", port)
-		}
-	}
-	t.Fatal("nats-server did not start")
-	return ""
 }
