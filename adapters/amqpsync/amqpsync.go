@@ -99,6 +99,9 @@ type Adapter struct {
 	packBuf  []byte            // Publish's pack, reused: amqp091-go has copied it when Publish returns
 	isEcho   func([]byte) bool // set by SetEchoFilter before Subscribe
 
+	delivering chan struct{} // held by the consumer while it delivers one message
+	stopping   atomic.Bool   // set by Close: the consumer delivers and acknowledges nothing more
+
 	nodeWarned atomic.Bool // warnIfNode has logged
 	connected  atomic.Bool
 	reconnects atomic.Uint64
@@ -153,7 +156,7 @@ func newAdapter(key string, cfg Config) *Adapter {
 	if cfg.Prefetch <= 0 {
 		cfg.Prefetch = 1000
 	}
-	a := &Adapter{key: key, cfg: cfg}
+	a := &Adapter{key: key, cfg: cfg, delivering: make(chan struct{}, 1)}
 	a.log.Store(slog.Default())
 	return a
 }
@@ -330,22 +333,31 @@ func (a *Adapter) consumeUnguarded() (closed chan *amqp.Error, err error) {
 	go func() {
 		defer close(done)
 		for d := range deliveries {
-			switch {
-			case d.ContentType == PackContentType:
-				a.deliverPack(d.Body)
-			case acceptedContentTypes[d.ContentType]:
-				a.warnIfNode(d.Body)
-				a.deliver(d.Body)
-			default:
-				a.malformed.Add(1)
-				a.log.Load().Warn("amqpsync: message with unexpected content type refused", "contentType", d.ContentType)
+			a.delivering <- struct{}{}
+			if !a.stopping.Load() { // Close stops deliveries (and acks) before it closes the channel
+				a.consume1(d)
 			}
-			if a.cfg.ManualAck {
-				_ = d.Ack(false)
-			}
+			<-a.delivering
 		}
 	}()
 	return closed, nil
+}
+
+// consume1 hands one delivery over and acknowledges it if need be.
+func (a *Adapter) consume1(d amqp.Delivery) {
+	switch {
+	case d.ContentType == PackContentType:
+		a.deliverPack(d.Body)
+	case acceptedContentTypes[d.ContentType]:
+		a.warnIfNode(d.Body)
+		a.deliver(d.Body)
+	default:
+		a.malformed.Add(1)
+		a.log.Load().Warn("amqpsync: message with unexpected content type refused", "contentType", d.ContentType)
+	}
+	if a.cfg.ManualAck {
+		_ = d.Ack(false)
+	}
 }
 
 // deliverPack delivers the messages of a pack, each in memory of its own:
@@ -538,6 +550,15 @@ func (a *Adapter) Close(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, a.breakSocket)
 	defer stop()
 	super.Stop()
+	// No delivery after Close returns, and no ack racing the channel's
+	// close (RabbitMQ answers it with a channel error): wait for the one
+	// in flight, if any.
+	a.stopping.Store(true)
+	select {
+	case a.delivering <- struct{}{}:
+		<-a.delivering
+	case <-ctx.Done():
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var errs []error
