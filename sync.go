@@ -120,7 +120,7 @@ type Options struct {
 	// counted in Stats.Replayed: a message captured from the broker cannot
 	// be replayed later. Default 2 minutes; the replicas' clocks must agree
 	// to well within it. A replay inside MaxAge is refused as a repeat by
-	// every replica that received the original; see docs/reliability.md.
+	// every replica that received the original; see the README's wire format.
 	MaxAge time.Duration
 }
 
@@ -450,7 +450,7 @@ type Stats struct {
 	Echoes          uint64 `json:"echoes"`          // own messages dropped (not RoundTrip)
 	Malformed       uint64 `json:"malformed"`       // messages or data that did not decode
 	UnknownPath     uint64 `json:"unknownPath"`     // messages for a path or event this app does not have
-	InboxDropped    uint64 `json:"inboxDropped"`    // received messages dropped because dispatch fell behind
+	InboxDropped    uint64 `json:"inboxDropped"`    // received messages dropped because dispatch fell behind, or Close gave up
 	Forged          uint64 `json:"forged"`          // received messages without a valid signature (Options.Secret)
 	Replayed        uint64 `json:"replayed"`        // signed messages older than Options.MaxAge, dropped
 	Duplicates      uint64 `json:"duplicates"`      // repeats of a message already received (a retried batch), or too old to tell, dropped
