@@ -87,8 +87,10 @@ func (r *Registry) deliver(raw []byte) {
 		r.described(&m, e, now)
 	case msgBeat:
 		if e == nil || e.hash != m.Hash {
-			if _, asking := r.asks[m.From]; !asking {
-				r.asks[m.From] = time.Time{}
+			if a := r.asks[m.From]; a != nil {
+				a.heard = now
+			} else {
+				r.asks[m.From] = &pendingAsk{heard: now}
 				r.wake()
 			}
 		}

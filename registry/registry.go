@@ -163,7 +163,7 @@ type Registry struct {
 	mu        sync.Mutex
 	subbed    bool                    // subscribed: ask everyone once
 	askAll    bool                    // an ask to everyone is due
-	asks      map[string]time.Time    // instances to ask for their description, and when last asked
+	asks      map[string]*pendingAsk  // instances to ask for their description
 	local     map[string]*localMember // what this instance announces: itself, and HTTP registrations
 	self      *localMember            // this instance (described unless Observe)
 	members   map[string]*entry       // peers by instance
@@ -185,6 +185,12 @@ func (r *Registry) warn(msg string, args ...any) {
 		return
 	}
 	r.log.Warn(msg, args...)
+}
+
+// pendingAsk is an instance heard from whose description is wanted.
+type pendingAsk struct {
+	heard time.Time // when it was last heard from: asking stops a TTL later
+	asked time.Time // when it was last asked
 }
 
 // localMember is a member this registry announces.
@@ -222,7 +228,7 @@ func Join(opts Options) (*Registry, error) {
 		opts: opts, log: opts.Logger.With("registry", RegistryKey(opts.Key), "instance", opts.Instance),
 		gap: min(opts.Interval/10, 250*time.Millisecond), sweep: max(opts.TTL/20, time.Millisecond),
 		ready: make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1),
-		asks: make(map[string]time.Time), local: make(map[string]*localMember),
+		asks: make(map[string]*pendingAsk), local: make(map[string]*localMember),
 		members: make(map[string]*entry), gone: make(map[string]tombstone),
 	}
 	r.self = &localMember{}
@@ -470,7 +476,9 @@ func (r *Registry) retry(msgs []wireMsg) {
 			if m.To == "" {
 				r.askAll = true
 			} else {
-				r.asks[m.To] = time.Time{}
+				if a := r.asks[m.To]; a != nil {
+					a.asked = time.Time{}
+				}
 			}
 		case msgInfo:
 			if l := r.local[m.From]; l != nil {
@@ -491,12 +499,17 @@ func (r *Registry) due(now time.Time) (msgs []wireMsg, next time.Duration) {
 		r.askAll = false
 		msgs = append(msgs, r.message(r.self, msgAsk))
 	}
-	for id, last := range r.asks {
-		if now.Sub(last) >= r.gap {
+	for id, a := range r.asks {
+		switch {
+		case now.Sub(a.heard) > r.opts.TTL: // it went silent before answering
+			delete(r.asks, id)
+		case now.Sub(a.asked) >= r.gap:
 			ask := r.message(r.self, msgAsk)
 			ask.To = id
 			msgs = append(msgs, ask)
-			r.asks[id] = now
+			a.asked = now
+		default:
+			next = min(next, r.gap-now.Sub(a.asked))
 		}
 	}
 	beat := !now.Before(r.nextBeat)
