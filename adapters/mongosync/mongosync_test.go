@@ -154,7 +154,12 @@ func restartMidStream(t *testing.T, srv *mongotest.Server) ([]string, eventsync.
 		}
 	}
 	st := sub.Sync.Stats()
-	if st.Missed != uint64(total-len(got)) {
+	// Events before the first that arrived precede the subscriber's first
+	// sequence number, which it cannot tell from events sent before it
+	// listened: they are missing, not counted (FerretDB has started a new
+	// tail after the first inserts), and the scenario runs again.
+	lead := got[0]
+	if st.Missed != uint64(total-len(got)-lead) {
 		t.Fatalf("got %d of %d events, missing %v, but Missed is %d; subscriber %+v", len(got), total, missingRanges(got, total), st.Missed, st)
 	}
 	ps := synctest.WaitStats(t, pub.Sync, 30*time.Second, "all published", func(s eventsync.Stats) bool { return s.Published == total })
