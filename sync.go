@@ -120,7 +120,7 @@ type Options struct {
 	// counted in Stats.Replayed: a message captured from the broker cannot
 	// be replayed later. Default 2 minutes; the replicas' clocks must agree
 	// to well within it. A replay inside MaxAge is refused as a repeat by
-	// every replica that received the original; see the README's wire format.
+	// every replica that received the original; see docs/wire.md.
 	MaxAge time.Duration
 }
 

@@ -1,6 +1,6 @@
 // Package serializer turns eventsync messages into bytes and back. JSON is the
 // default and speaks the feathers-sync wire format; MsgPack and BSON are
-// denser and carry types JSON cannot (see the README's serializer table).
+// denser and carry types JSON cannot (see docs/wire.md).
 //
 // All replicas on one key must use the same serializer: a message in another
 // format fails to decode and is counted as malformed, never misread.

@@ -3,7 +3,7 @@
 // the conformance suite (pgsync_test.go runs adaptertest.Run against the
 // PostgreSQL server of this machine).
 //
-// The walk-through in the README follows this file from top to bottom.
+// The walk-through in docs/writing-an-adapter.md follows this file from top to bottom.
 package main
 
 import (
