@@ -23,8 +23,8 @@ type Member struct {
 	// through the broker.
 	Via string `json:"via,omitempty"`
 	// LastSeen is when this registry last heard from the member, by its own
-	// wall clock; not sent.
-	LastSeen time.Time `json:"lastSeen"`
+	// wall clock; zero, and so left out, in what a member announces.
+	LastSeen time.Time `json:"lastSeen,omitzero"`
 }
 
 // ServiceInfo describes one service a member holds.
@@ -79,27 +79,11 @@ type description struct {
 func describe(m Member) (description, error) {
 	m.LastSeen = time.Time{}
 	m.Services = slices.Clone(m.Services)
-	raw, err := json.Marshal(announced(m))
+	raw, err := json.Marshal(m)
 	if err != nil {
 		return description{}, err
 	}
 	h := fnv.New64a()
 	h.Write(raw)
 	return description{member: m, raw: raw, hash: strconv.FormatUint(h.Sum64(), 36)}, nil
-}
-
-// announced is Member as it goes on the wire, without LastSeen.
-type announced Member
-
-func (a announced) MarshalJSON() ([]byte, error) {
-	type wire struct {
-		Instance string            `json:"instance"`
-		App      string            `json:"app"`
-		Version  string            `json:"version,omitempty"`
-		Addr     string            `json:"addr,omitempty"`
-		Meta     map[string]string `json:"meta,omitempty"`
-		Services []ServiceInfo     `json:"services,omitempty"`
-		Via      string            `json:"via,omitempty"`
-	}
-	return json.Marshal(wire{a.Instance, a.App, a.Version, a.Addr, a.Meta, a.Services, a.Via})
 }
