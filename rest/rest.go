@@ -30,6 +30,7 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"encoding"
 	"encoding/json"
@@ -274,7 +275,7 @@ func (h *Handler) body(r *http.Request, t reflect.Type, list bool) (any, error) 
 		}
 		return nil, eventsync.BadRequest("cannot read the body")
 	}
-	raw = []byte(strings.TrimSpace(string(raw)))
+	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return nil, eventsync.BadRequest("a JSON body is required")
 	}

@@ -14,7 +14,7 @@ var indexHTML []byte
 
 // newHandler serves the page, the app's services by Feathers' REST
 // conventions and their live event stream (GET /events, every event to
-// every browser), and the health check of one replica. shutdown returns a
+// every browser), and the health check of one replica. It also returns a
 // function that ends the open event streams, for the server's
 // RegisterOnShutdown: http.Server.Shutdown waits for them otherwise.
 func newHandler(app *eventsync.App, s *eventsync.Sync) (http.Handler, func()) {
