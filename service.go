@@ -261,6 +261,14 @@ func (s *Service) Emit(ctx context.Context, event string, data any) error {
 	return nil
 }
 
+// Call calls method (MethodFind ... MethodRemove) through hooks, with id and
+// data where the method takes them: what a transport does with a method
+// named by its client. A method the service does not implement is
+// ErrMethodNotImplemented.
+func (s *Service) Call(ctx context.Context, method string, id, data any, params Params) (any, error) {
+	return s.call(ctx, method, id, data, params)
+}
+
 // Find calls the service's Find through hooks.
 func (s *Service) Find(ctx context.Context, params Params) (any, error) {
 	return s.call(ctx, MethodFind, nil, nil, params)

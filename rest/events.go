@@ -3,10 +3,8 @@ package rest
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/eventsync/eventsync"
@@ -101,34 +99,19 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) writeMessage(w http.ResponseWriter, m channels.Message) {
-	if frame := h.frames.get(m, h.opts.Logger); frame != nil {
-		_, _ = w.Write(frame)
+	frame, err := h.frames.Get(m)
+	if err != nil {
+		h.opts.Logger.Error("rest: event not streamed: cannot encode its data", "event", m.Name, "err", err)
+		return
 	}
+	_, _ = w.Write(frame)
 }
 
-// frames encodes each message once for all the connections that stream it
-// (a thousand clients cost a thousand encodings otherwise), keeping the
-// last few.
-type frames struct {
-	mu   sync.Mutex
-	ring [64]struct {
-		id    uint64
-		frame []byte
-	}
-}
-
-func (f *frames) get(m channels.Message, log *slog.Logger) []byte {
-	slot := &f.ring[m.ID%uint64(len(f.ring))]
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if slot.id == m.ID {
-		return slot.frame
-	}
+// encodeFrame is a message as a server-sent event.
+func encodeFrame(m channels.Message) ([]byte, error) {
 	data, err := json.Marshal(streamData{Data: m.Event.Data, Origin: m.Event.Origin, Remote: m.Event.Remote})
 	if err != nil {
-		log.Error("rest: event not streamed: cannot encode its data", "event", m.Name, "err", err)
-		return nil
+		return nil, err
 	}
-	slot.id, slot.frame = m.ID, fmt.Appendf(nil, "id: %d\nevent: %s\ndata: %s\n\n", m.ID, m.Name, data)
-	return slot.frame
+	return fmt.Appendf(nil, "id: %d\nevent: %s\ndata: %s\n\n", m.ID, m.Name, data), nil
 }

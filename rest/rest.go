@@ -32,7 +32,6 @@ package rest
 import (
 	"bytes"
 	"context"
-	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,12 +41,12 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/channels"
+	"github.com/eventsync/eventsync/internal/callargs"
 )
 
 // DefaultMaxBodyBytes bounds a request body unless Options says otherwise.
@@ -88,8 +87,8 @@ type Handler struct {
 	opts   Options
 	multi  map[string]bool
 	hub    *channels.Hub
-	events string // the stream's path, trimmed
-	frames frames // encoded stream messages
+	events string          // the stream's path, trimmed
+	frames channels.Frames // encoded stream messages
 }
 
 // New returns a handler for app's services, those registered later
@@ -111,6 +110,7 @@ func New(app *eventsync.App, opts Options) (*Handler, error) {
 		opts.KeepAlive = 15 * time.Second
 	}
 	h := &Handler{app: app, opts: opts, multi: make(map[string]bool), hub: opts.Hub, events: strings.Trim(opts.Events, "/")}
+	h.frames.Encode = encodeFrame
 	if slices.Contains(app.Paths(), h.events) {
 		return nil, fmt.Errorf("rest: the event stream's path %q is a service's", h.events)
 	}
@@ -169,7 +169,7 @@ func (h *Handler) serve(ctx context.Context, r *http.Request) (any, int, error) 
 	}
 	var id any
 	if hasID {
-		if id, err = convertID(rawID, idType); err != nil {
+		if id, err = callargs.ParseID(rawID, idType); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -179,37 +179,23 @@ func (h *Handler) serve(ctx context.Context, r *http.Request) (any, int, error) 
 			return nil, 0, err
 		}
 	}
-	switch method {
-	case eventsync.MethodFind:
-		res, err := svc.Find(ctx, params)
-		return res, http.StatusOK, err
-	case eventsync.MethodGet:
-		res, err := svc.Get(ctx, id, params)
-		return res, http.StatusOK, err
-	case eventsync.MethodCreate:
-		if list, ok := data.([]any); ok {
-			out := make([]any, 0, len(list))
-			for _, d := range list {
-				res, err := svc.Create(ctx, d, params)
-				if err != nil {
-					return nil, 0, err
-				}
-				out = append(out, res)
-			}
-			return out, http.StatusCreated, nil
-		}
-		res, err := svc.Create(ctx, data, params)
-		return res, http.StatusCreated, err
-	case eventsync.MethodUpdate:
-		res, err := svc.Update(ctx, id, data, params)
-		return res, http.StatusOK, err
-	case eventsync.MethodPatch:
-		res, err := svc.Patch(ctx, id, data, params)
-		return res, http.StatusOK, err
-	default:
-		res, err := svc.Remove(ctx, id, params)
-		return res, http.StatusOK, err
+	status := http.StatusOK
+	if method == eventsync.MethodCreate {
+		status = http.StatusCreated
 	}
+	if list, ok := data.([]any); ok && method == eventsync.MethodCreate {
+		out := make([]any, 0, len(list))
+		for _, d := range list {
+			res, err := svc.Create(ctx, d, params)
+			if err != nil {
+				return nil, 0, err
+			}
+			out = append(out, res)
+		}
+		return out, status, nil
+	}
+	res, err := svc.Call(ctx, method, id, data, params)
+	return res, status, err
 }
 
 // serveRecovered is serve, with a panicking service or hook answered as a
@@ -289,7 +275,7 @@ func (h *Handler) body(r *http.Request, t reflect.Type, list bool) (any, error) 
 		}
 		out := make([]any, 0, len(items))
 		for _, item := range items {
-			v, err := decodeInto(item, t)
+			v, err := callargs.DecodeJSON(item, t)
 			if err != nil {
 				return nil, err
 			}
@@ -297,67 +283,7 @@ func (h *Handler) body(r *http.Request, t reflect.Type, list bool) (any, error) 
 		}
 		return out, nil
 	}
-	return decodeInto(raw, t)
-}
-
-func decodeInto(raw []byte, t reflect.Type) (any, error) {
-	p := reflect.New(t)
-	if err := json.Unmarshal(raw, p.Interface()); err != nil {
-		return nil, eventsync.BadRequest("malformed JSON or wrong types: " + err.Error())
-	}
-	return p.Elem().Interface(), nil
-}
-
-var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
-
-// convertID converts an id from the URL to t.
-func convertID(s string, t reflect.Type) (any, error) {
-	bad := func(err error) error {
-		return eventsync.BadRequest(fmt.Sprintf("id %q is not a valid %v", s, t), map[string]string{"id": s})
-	}
-	if reflect.PointerTo(t).Implements(textUnmarshaler) {
-		p := reflect.New(t)
-		if err := p.Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
-			return nil, bad(err)
-		}
-		return p.Elem().Interface(), nil
-	}
-	v := reflect.New(t).Elem()
-	switch t.Kind() {
-	case reflect.Pointer: // an optional id (multi methods): its element's type
-		elem, err := convertID(s, t.Elem())
-		if err != nil {
-			return nil, err
-		}
-		p := reflect.New(t.Elem())
-		p.Elem().Set(reflect.ValueOf(elem))
-		return p.Interface(), nil
-	case reflect.String:
-		v.SetString(s)
-	case reflect.Interface:
-		return s, nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		n, err := strconv.ParseInt(s, 10, t.Bits())
-		if err != nil {
-			return nil, bad(err)
-		}
-		v.SetInt(n)
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		n, err := strconv.ParseUint(s, 10, t.Bits())
-		if err != nil {
-			return nil, bad(err)
-		}
-		v.SetUint(n)
-	case reflect.Float32, reflect.Float64:
-		f, err := strconv.ParseFloat(s, t.Bits())
-		if err != nil {
-			return nil, bad(err)
-		}
-		v.SetFloat(f)
-	default:
-		return nil, bad(nil)
-	}
-	return v.Interface(), nil
+	return callargs.DecodeJSON(raw, t)
 }
 
 // writeError answers with err as Feathers' error JSON; what a 500 hides
