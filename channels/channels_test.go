@@ -114,7 +114,7 @@ func TestConnectionsJoinLater(t *testing.T) {
 	h.Publish("", func(eventsync.Event) []string { return []string{"authenticated"} })
 	alice, bob := h.Connect(eventsync.Params{"user": "alice"}), h.Connect(eventsync.Params{"user": "bob"})
 	create(t, svc, "before login")
-	for _, c := range h.Connections(func(c *channels.Conn) bool { return c.Params["user"] == "alice" }) {
+	for _, c := range h.Connections(func(c *channels.Conn) bool { return c.Param("user") == "alice" }) {
 		c.Join("authenticated")
 	}
 	create(t, svc, "after login")

@@ -12,10 +12,9 @@ import (
 // stops when Done is closed.
 type Conn struct {
 	hub *Hub
-	// Params are the connection's params, as Feathers' connection object:
-	// a transport sets them on connect (the user, say) and publish
-	// functions may read them.
-	Params eventsync.Params
+
+	paramsMu sync.RWMutex
+	params   eventsync.Params // as Feathers' connection object: the user, say
 
 	queue    chan Message
 	done     chan struct{}
@@ -28,7 +27,7 @@ func (h *Hub) Connect(params eventsync.Params) *Conn {
 	if params == nil {
 		params = eventsync.Params{}
 	}
-	c := &Conn{hub: h, Params: params, queue: make(chan Message, h.opts.QueueSize),
+	c := &Conn{hub: h, params: params, queue: make(chan Message, h.opts.QueueSize),
 		done: make(chan struct{}), channels: make(map[string]bool)}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -42,7 +41,7 @@ func (h *Hub) Connect(params eventsync.Params) *Conn {
 
 // Connections returns the live connections for which match is true, so
 // that a later call (a login, say) can join its user's connections to
-// channels: hub.Connections(func(c *Conn) bool { return c.Params["user"] == id }).
+// channels: hub.Connections(func(c *Conn) bool { return c.Param("user") == id }).
 func (h *Hub) Connections(match func(c *Conn) bool) []*Conn {
 	h.mu.Lock()
 	all := make([]*Conn, 0, len(h.conns))
@@ -51,6 +50,29 @@ func (h *Hub) Connections(match func(c *Conn) bool) []*Conn {
 	}
 	h.mu.Unlock()
 	return slices.DeleteFunc(all, func(c *Conn) bool { return !match(c) })
+}
+
+// Param returns one of the connection's params, as Feathers' connection
+// object holds them: the user, once a login set it.
+func (c *Conn) Param(key string) any {
+	c.paramsMu.RLock()
+	defer c.paramsMu.RUnlock()
+	return c.params[key]
+}
+
+// SetParam sets one of the connection's params; the transports pass them to
+// every later call of the connection (a login sets "user", say).
+func (c *Conn) SetParam(key string, value any) {
+	c.paramsMu.Lock()
+	defer c.paramsMu.Unlock()
+	c.params[key] = value
+}
+
+// Params returns a copy of the connection's params.
+func (c *Conn) Params() eventsync.Params {
+	c.paramsMu.RLock()
+	defer c.paramsMu.RUnlock()
+	return maps.Clone(c.params)
 }
 
 // Join adds c to channels.

@@ -1,15 +1,9 @@
 package interop
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"io"
 	"log/slog"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,91 +35,13 @@ var brokers = []struct{ name, env, def string }{
 	{"nats", "EVENTSYNC_NATS_URL", "nats://127.0.0.1:4222"},
 }
 
-// nodeReplica is a running interop.js.
-type nodeReplica struct {
-	stdin io.WriteCloser
-	mu    sync.Mutex
-	lines []map[string]any
-	more  chan struct{}
-}
-
-func startNode(t *testing.T, uri, key string) *nodeReplica {
+// startNode runs interop.js, a Feathers replica with feathers-sync, and
+// waits until it is ready.
+func startNode(t *testing.T, uri, key string) *brokertest.Node {
 	t.Helper()
-	dir, node := brokertest.NodeDir(t)
-	cmd := exec.Command(node, filepath.Join(dir, "interop.js"), uri, key)
-	cmd.Dir = dir
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	n := &nodeReplica{stdin: stdin, more: make(chan struct{}, 1)}
-	var readers sync.WaitGroup
-	readers.Go(func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			var line map[string]any
-			if json.Unmarshal(sc.Bytes(), &line) != nil {
-				line = map[string]any{"text": sc.Text()}
-			}
-			n.mu.Lock()
-			n.lines = append(n.lines, line)
-			n.mu.Unlock()
-			select {
-			case n.more <- struct{}{}:
-			default:
-			}
-		}
-	})
-	readers.Go(func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			t.Logf("node: %s", sc.Text())
-		}
-	})
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		readers.Wait()
-	})
-	n.wait(t, "ready", func(l map[string]any) bool { return l["ready"] == true })
+	n := brokertest.StartNode(t, "interop.js", uri, key)
+	n.Wait(t, "ready", func(l map[string]any) bool { return l["ready"] == true })
 	return n
-}
-
-func (n *nodeReplica) send(t *testing.T, cmd map[string]any) {
-	t.Helper()
-	b, _ := json.Marshal(cmd)
-	if _, err := n.stdin.Write(append(b, '\n')); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// wait returns the index and content of the first line matching pred.
-func (n *nodeReplica) wait(t *testing.T, what string, pred func(map[string]any) bool) (int, map[string]any) {
-	t.Helper()
-	deadline := time.NewTimer(30 * time.Second)
-	defer deadline.Stop()
-	for {
-		n.mu.Lock()
-		for i, l := range n.lines {
-			if pred(l) {
-				n.mu.Unlock()
-				return i, l
-			}
-			if e, ok := l["error"]; ok {
-				n.mu.Unlock()
-				t.Fatalf("node replica failed: %v", e)
-			}
-		}
-		n.mu.Unlock()
-		select {
-		case <-n.more:
-		case <-deadline.C:
-			t.Fatalf("node replica: timed out waiting for %s; lines %v", what, n.lines)
-		}
-	}
 }
 
 // got matches a service event line with the event name and data title.
@@ -215,7 +131,7 @@ func testBothWays(t *testing.T, uri string) {
 	g := newGoReplica(t, uri, key)
 
 	// Node -> Go: the service's record type, with the context fields.
-	node.send(t, map[string]any{"cmd": "create", "data": map[string]any{"title": "from node", "done": true}})
+	node.Send(t, map[string]any{"cmd": "create", "data": map[string]any{"title": "from node", "done": true}})
 	ev := g.waitFor(t, "created", "from node")
 	todo := ev.Data.(Todo)
 	if todo.ID != 1000 || !todo.Done || !ev.Remote || ev.Origin != "" {
@@ -229,7 +145,7 @@ func testBothWays(t *testing.T, uri string) {
 	if _, err := g.svc.Create(ctx, Todo{ID: 7, Title: "from go"}, eventsync.Params{"provider": "rest"}); err != nil {
 		t.Fatal(err)
 	}
-	_, line := node.wait(t, "created from go", got("created", "from go"))
+	_, line := node.Wait(t, "created from go", got("created", "from go"))
 	c := line["got"].(map[string]any)["context"].(map[string]any)
 	if c["method"] != "create" || c["path"] != "todos" || c["result"].(map[string]any)["title"] != "from go" {
 		t.Fatalf("go event on node: %v", line)
@@ -239,11 +155,11 @@ func testBothWays(t *testing.T, uri string) {
 	if err := g.svc.Emit(ctx, "custom", map[string]any{"title": "custom from go"}); err != nil {
 		t.Fatal(err)
 	}
-	_, line = node.wait(t, "custom from go", got("custom", "custom from go"))
+	_, line = node.Wait(t, "custom from go", got("custom", "custom from go"))
 	if line["got"].(map[string]any)["context"] != nil {
 		t.Fatalf("custom event with a context: %v", line)
 	}
-	node.send(t, map[string]any{"cmd": "emit", "event": "custom", "data": map[string]any{"title": "custom from node"}})
+	node.Send(t, map[string]any{"cmd": "emit", "event": "custom", "data": map[string]any{"title": "custom from node"}})
 	ev = g.got.Wait(t, 30*time.Second, "custom from node", func(evs []eventsync.Event) bool {
 		for _, e := range evs {
 			if m, ok := e.Data.(map[string]any); ok && e.Name == "custom" && m["title"] == "custom from node" {
@@ -255,8 +171,8 @@ func testBothWays(t *testing.T, uri string) {
 
 	// SYNC off on either side keeps the event local; per-publisher order means
 	// that when the synced one arrives, the local one would have come first.
-	node.send(t, map[string]any{"cmd": "create", "nosync": true, "data": map[string]any{"title": "node local"}})
-	node.send(t, map[string]any{"cmd": "create", "data": map[string]any{"title": "node synced"}})
+	node.Send(t, map[string]any{"cmd": "create", "nosync": true, "data": map[string]any{"title": "node local"}})
+	node.Send(t, map[string]any{"cmd": "create", "data": map[string]any{"title": "node synced"}})
 	g.waitFor(t, "created", "node synced")
 	if find(g.got.Events(), "created", "node local") >= 0 {
 		t.Fatal("node event with SYNC off reached go")
@@ -267,8 +183,8 @@ func testBothWays(t *testing.T, uri string) {
 	if _, err := g.svc.Create(ctx, Todo{Title: "go synced"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	i, _ := node.wait(t, "go synced", got("created", "go synced"))
-	if j, _ := findLine(node, got("created", "go local")); j >= 0 && j < i {
+	i, _ := node.Wait(t, "go synced", got("created", "go synced"))
+	if j, _ := node.Find(got("created", "go local")); j >= 0 && j < i {
 		t.Fatal("go event with SYNC off reached node")
 	}
 	if st := g.sync.Stats(); st.Malformed != 0 || st.UnknownPath != 0 {
@@ -276,16 +192,6 @@ func testBothWays(t *testing.T, uri string) {
 	}
 }
 
-func findLine(n *nodeReplica, pred func(map[string]any) bool) (int, map[string]any) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for i, l := range n.lines {
-		if pred(l) {
-			return i, l
-		}
-	}
-	return -1, nil
-}
 
 // A Node app on key A and a Go app on key B see nothing of each other.
 func TestKeyIsolation(t *testing.T) {
@@ -294,7 +200,7 @@ func TestKeyIsolation(t *testing.T) {
 	keyA, keyB := adaptertest.UniqueKey("isoA"), adaptertest.UniqueKey("isoB")
 	node := startNode(t, uri, keyA)
 	goA, goB, goB2 := newGoReplica(t, uri, keyA), newGoReplica(t, uri, keyB), newGoReplica(t, uri, keyB)
-	node.send(t, map[string]any{"cmd": "create", "data": map[string]any{"title": "on A"}})
+	node.Send(t, map[string]any{"cmd": "create", "data": map[string]any{"title": "on A"}})
 	goA.waitFor(t, "created", "on A")
 	if _, err := goB2.svc.Create(context.Background(), Todo{Title: "on B"}, nil); err != nil {
 		t.Fatal(err)
@@ -303,8 +209,8 @@ func TestKeyIsolation(t *testing.T) {
 	if _, err := goA.svc.Create(context.Background(), Todo{Title: "on A again"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	node.wait(t, "on A again", got("created", "on A again"))
-	if i, _ := findLine(node, got("created", "on B")); i >= 0 {
+	node.Wait(t, "on A again", got("created", "on A again"))
+	if i, _ := node.Find(got("created", "on B")); i >= 0 {
 		t.Fatal("node on key A saw an event of key B")
 	}
 	if find(goB.got.Events(), "created", "on A") >= 0 || goB.sync.Stats().Received != 1 {
@@ -323,7 +229,7 @@ func TestPackWarnsOfNode(t *testing.T) {
 	var logs synctest.Buffer
 	g := newGoReplicaWith(t, eventsync.Options{URI: uri + "?pack=true", Key: key, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	for _, title := range []string{"one", "two"} {
-		node.send(t, map[string]any{"cmd": "create", "data": map[string]any{"title": title}})
+		node.Send(t, map[string]any{"cmd": "create", "data": map[string]any{"title": title}})
 		g.waitFor(t, "created", title)
 	}
 	if n := strings.Count(logs.String(), "feathers-sync replica publishes on this key"); n != 1 {
