@@ -192,7 +192,6 @@ func testBothWays(t *testing.T, uri string) {
 	}
 }
 
-
 // A Node app on key A and a Go app on key B see nothing of each other.
 func TestKeyIsolation(t *testing.T) {
 	uri := brokertest.URL("EVENTSYNC_REDIS_URL", "redis://127.0.0.1:6379")
