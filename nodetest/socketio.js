@@ -3,7 +3,7 @@
 //
 //   node socketio.js client URL OPTIONS_JSON
 //     A Feathers client (@feathersjs/socketio-client over socket.io-client).
-//     Prints {"connected":true} on every connect, {"connectError":{...}},
+//     Prints {"connected":true,"count":N} on every connect, {"connectError":{...}},
 //     {"event":NAME,"data":...} for every event the socket gets, and for
 //     the command {"cmd":"call","ref":R,"path":P,"method":M,"args":[...]}
 //     {"ref":R,"result":...} or {"ref":R,"error":JSON,"class":NAME}.
@@ -30,7 +30,8 @@ const now = () => performance.timeOrigin + performance.now();
 function client(url, options) {
   const socket = io(url, { reconnectionDelay: 100, reconnectionDelayMax: 500, ...options });
   const app = feathers().configure(socketioClient(socket, { timeout: 10000 }));
-  socket.on('connect', () => out({ connected: true, transport: socket.io.engine.transport.name }));
+  let connects = 0;
+  socket.on('connect', () => out({ connected: true, count: ++connects, transport: socket.io.engine.transport.name }));
   socket.on('connect_error', (err) => out({ connectError: { message: err.message, data: err.data } }));
   socket.onAny((event, data) => out({ event, data }));
   socket.io.engine && socket.io.on('open', () => {

@@ -112,7 +112,7 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[string]*session
 	closed   bool
-	work     sync.WaitGroup // calls and WebSocket loops
+	work     sync.WaitGroup // requests, and the calls and watchers they start
 
 	stats counters
 }
@@ -198,6 +198,19 @@ func (s *Server) Close() {
 	s.work.Wait()
 }
 
+// enter counts a request in s.work, unless the server is closed: Close
+// waits for the requests it let in, and for the calls and watchers they
+// started.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.work.Add(1)
+	return true
+}
+
 // Engine.IO's errors, as its clients expect them.
 var (
 	errTransportUnknown = engineError{0, "Transport unknown"}
@@ -240,6 +253,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusBadRequest, errTransportUnknown)
 		return
 	}
+	if !s.enter() {
+		s.fail(w, http.StatusServiceUnavailable, errBadRequest)
+		return
+	}
+	defer s.work.Done()
 	sid := q.Get("sid")
 	if sid == "" {
 		if r.Method != http.MethodGet {

@@ -150,9 +150,6 @@ func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, ss *session) {
 // serveWebSocket reads the session's packets from ws and writes what it
 // has to send, until either side ends.
 func (ss *session) serveWebSocket(ws *websocket.Conn) {
-	s := ss.srv
-	s.work.Add(1)
-	defer s.work.Done()
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
@@ -291,9 +288,8 @@ func (ss *session) take(ctx context.Context, poll bool) ([][]byte, error) {
 		conn := ss.conn
 		ss.mu.Unlock()
 		var events <-chan channels.Message
-		var dropped <-chan struct{}
 		if conn != nil {
-			events, dropped = conn.Messages(), conn.Done()
+			events = conn.Messages()
 		}
 		for more := true; more && len(batch) < most; {
 			select {
@@ -312,15 +308,6 @@ func (ss *session) take(ctx context.Context, poll bool) ([][]byte, error) {
 			if batch = ss.appendEvent(batch, m); len(batch) > 0 {
 				return batch, nil
 			}
-		case <-dropped:
-			ss.mu.Lock()
-			closed := ss.closed
-			ss.mu.Unlock()
-			if !closed { // the hub dropped it: its queue was full
-				ss.srv.stats.dropped.Add(1)
-				ss.close("fell behind")
-			}
-			return nil, errClosed
 		case <-ss.ctx.Done():
 			return nil, errClosed
 		case <-ctx.Done():
@@ -347,6 +334,30 @@ func encodeEvent(m channels.Message) ([]byte, error) {
 		return nil, err
 	}
 	return append([]byte{engineMessage, packetEvent}, b...), nil
+}
+
+// watchDrop closes the session when the hub drops its connection (its
+// queue was full: the client does not keep up), even while a write to it
+// is stuck.
+func (ss *session) watchDrop(conn *channels.Conn) {
+	s := ss.srv
+	s.work.Add(1)
+	go func() {
+		defer s.work.Done()
+		select {
+		case <-conn.Done():
+		case <-ss.ctx.Done():
+			return
+		}
+		ss.mu.Lock()
+		closed := ss.closed
+		ss.mu.Unlock()
+		if !closed {
+			s.stats.dropped.Add(1)
+			s.log.Warn("socketio: socket closed: it does not keep up with events", "remote", ss.hs.RemoteAddr)
+			ss.close("fell behind")
+		}
+	}()
 }
 
 // send queues a packet for the client.

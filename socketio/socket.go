@@ -132,6 +132,7 @@ func (ss *session) connect(data json.RawMessage) {
 	}
 	ss.conn = conn
 	ss.mu.Unlock()
+	ss.watchDrop(conn)
 	s.stats.connected.Add(1)
 	b, _ := json.Marshal(map[string]string{"sid": randomID()})
 	ss.send(append([]byte{engineMessage, packetConnect}, b...))

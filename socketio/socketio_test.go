@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -181,11 +182,97 @@ func (c *client) event(t *testing.T, name string, match func(data map[string]any
 	return d
 }
 
-func TestSmoke(t *testing.T) {
-	f := newFixture(t, socketio.Options{})
-	c := newClient(t, f.url, `{}`)
-	res := c.call(t, "todos", "create", map[string]any{"title": "a"})
-	t.Logf("%v", res)
-	t.Logf("%v", c.event(t, "todos created", func(map[string]any) bool { return true }))
-	t.Logf("%v", c.call(t, "todos", "get", 42))
+// The transports a client may use: the default (long-polling, upgraded to
+// WebSocket), long-polling only, and WebSocket only.
+var transports = []struct{ name, options, want string }{
+	{"upgrade", `{}`, "websocket"},
+	{"polling", `{"transports":["polling"]}`, "polling"},
+	{"websocket", `{"transports":["websocket"]}`, "websocket"},
+}
+
+// Every method through the Feathers client, errors with their class, and
+// the service events, on each transport.
+func TestFeathersClient(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			f := newFixture(t, socketio.Options{})
+			c := newClient(t, f.url, tr.options)
+			if tr.name == "upgrade" {
+				c.Wait(t, "upgrade", func(l map[string]any) bool { return l["upgraded"] == "websocket" })
+			} else if _, l := c.Find(func(l map[string]any) bool { return l["connected"] == true }); l["transport"] != tr.want {
+				t.Fatalf("connected over %v, want %s", l["transport"], tr.want)
+			}
+			checkMethods(t, f, c)
+		})
+	}
+}
+
+func checkMethods(t *testing.T, f *fixture, c *client) {
+	res := c.call(t, "todos", "create", map[string]any{"title": "first"})
+	if r, _ := res["result"].(map[string]any); r["id"] != 1.0 || r["title"] != "first" {
+		t.Fatalf("create: %v", res)
+	}
+	if p := f.todos.lastParams(); p["provider"] != "socketio" || p["connection"] == nil {
+		t.Fatalf("create params: %v", p)
+	}
+	if d := c.event(t, "todos created", any2); d["title"] != "first" {
+		t.Fatalf("created event: %v", d)
+	}
+	checkError(t, c.call(t, "todos", "create", map[string]any{"title": ""}), "BadRequest", 400)
+
+	c.call(t, "todos", "create", map[string]any{"title": "second", "done": true})
+	res = c.call(t, "todos", "find", map[string]any{"query": map[string]any{"done": true}})
+	if list, _ := res["result"].([]any); len(list) != 1 || list[0].(map[string]any)["title"] != "second" {
+		t.Fatalf("find with a query: %v", res)
+	}
+	if q, _ := f.todos.lastParams()["query"].(map[string]any); q["done"] != true {
+		t.Fatalf("find's query: %v", f.todos.lastParams())
+	}
+
+	if r, _ := c.call(t, "todos", "get", 1)["result"].(map[string]any); r["title"] != "first" {
+		t.Fatalf("get: %v", r)
+	}
+	if r, _ := c.call(t, "todos", "get", "1")["result"].(map[string]any); r["title"] != "first" {
+		t.Fatalf("get with a string id: %v", r)
+	}
+	nf := checkError(t, c.call(t, "todos", "get", 42), "NotFound", 404)
+	if d, _ := nf["data"].(map[string]any); d["id"] != 42.0 {
+		t.Fatalf("NotFound's data: %v", nf)
+	}
+
+	if r, _ := c.call(t, "todos", "patch", 1, map[string]any{"title": "patched"})["result"].(map[string]any); r["title"] != "patched" {
+		t.Fatalf("patch: %v", r)
+	}
+	c.event(t, "todos patched", func(d map[string]any) bool { return d["title"] == "patched" })
+	if r, _ := c.call(t, "todos", "update", 1, map[string]any{"title": "updated", "done": true})["result"].(map[string]any); r["title"] != "updated" || r["done"] != true {
+		t.Fatalf("update: %v", r)
+	}
+	c.event(t, "todos updated", func(d map[string]any) bool { return d["title"] == "updated" })
+	if r, _ := c.call(t, "todos", "remove", 1)["result"].(map[string]any); r["title"] != "updated" {
+		t.Fatalf("remove: %v", r)
+	}
+	c.event(t, "todos removed", func(d map[string]any) bool { return d["title"] == "updated" })
+	checkError(t, c.call(t, "todos", "remove", 1), "NotFound", 404)
+	internal := checkError(t, c.call(t, "todos", "remove", 999), "GeneralError", 500)
+	if msg, _ := internal["message"].(string); strings.Contains(msg, "hunter2") {
+		t.Fatalf("a 500 tells the client its cause: %v", internal)
+	}
+
+	if err := f.svc.Emit(context.Background(), "progress", map[string]any{"percent": 50.0}); err != nil {
+		t.Fatal(err)
+	}
+	c.event(t, "todos progress", func(d map[string]any) bool { return d["percent"] == 50.0 })
+}
+
+func any2(map[string]any) bool { return true }
+
+// checkError checks that an answer is a Feathers error of class name with
+// code, and returns its JSON.
+func checkError(t *testing.T, answer map[string]any, name string, code float64) map[string]any {
+	t.Helper()
+	e, _ := answer["error"].(map[string]any)
+	if answer["class"] != name || e["name"] != name || e["code"] != code {
+		t.Fatalf("want a %s (%v), got %v", name, code, answer)
+	}
+	return e
 }
