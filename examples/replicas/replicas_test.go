@@ -140,3 +140,23 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("no screenshot: %v", err)
 	}
 }
+
+// A Feathers client (socket.io-client with @feathersjs/socketio-client) on
+// replica 3 sees a todo that another Feathers client created through
+// replica 1, and the create's answer carries the todo.
+func TestFeathersClientsOnTwoReplicas(t *testing.T) {
+	c := startCluster(t)
+	watcher := brokertest.StartNode(t, "socketio.js", "client", strings.TrimSuffix(c.Replicas[2].URL, "/"), `{}`)
+	watcher.Wait(t, "watcher connected", func(l map[string]any) bool { return l["connected"] == true })
+	creator := brokertest.StartNode(t, "socketio.js", "client", strings.TrimSuffix(c.Replicas[0].URL, "/"), `{}`)
+	creator.Wait(t, "creator connected", func(l map[string]any) bool { return l["connected"] == true })
+	creator.Send(t, map[string]any{"cmd": "call", "ref": 1, "path": "todos", "method": "create", "args": []any{map[string]any{"title": "over socket.io"}}})
+	_, answer := creator.Wait(t, "create answered", func(l map[string]any) bool { return l["ref"] == 1.0 })
+	if r, _ := answer["result"].(map[string]any); r["title"] != "over socket.io" {
+		t.Fatalf("create answered %v", answer)
+	}
+	watcher.Wait(t, "the event on replica 3", func(l map[string]any) bool {
+		d, _ := l["data"].(map[string]any)
+		return l["event"] == "todos created" && d["title"] == "over socket.io"
+	})
+}
