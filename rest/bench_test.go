@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/internal/synctest"
 	"github.com/eventsync/eventsync/channels"
 	"github.com/eventsync/eventsync/rest"
 )
@@ -30,7 +31,7 @@ import (
 func BenchmarkEventStreamFanOut(b *testing.B) {
 	const clients = 1000
 	app := eventsync.NewApp()
-	svc, err := eventsync.Use(app, "todos", &todos{items: map[int]Todo{}}, eventsync.CustomEvent[int]("progress"))
+	svc, err := eventsync.Use(app, "todos", synctest.NewTodoStore(), eventsync.CustomEvent[int]("progress"))
 	if err != nil {
 		b.Fatal(err)
 	}

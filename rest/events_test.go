@@ -95,7 +95,7 @@ func next(t *testing.T, ch <-chan sse) sse {
 func eventServer(t *testing.T, opts rest.Options) (*httptest.Server, *eventsync.App, *rest.Handler) {
 	t.Helper()
 	app := eventsync.NewApp()
-	if _, err := eventsync.Use(app, "todos", &todos{items: map[int]Todo{}}, eventsync.CustomEvent[int]("progress")); err != nil {
+	if _, err := eventsync.Use(app, "todos", synctest.NewTodoStore(), eventsync.CustomEvent[int]("progress")); err != nil {
 		t.Fatal(err)
 	}
 	h, err := rest.New(app, opts)
@@ -139,7 +139,7 @@ func TestEventStreamCarriesSyncedEvents(t *testing.T) {
 	srv, app, h := eventServer(t, rest.Options{})
 	h.Hub().Publish("", channels.PublishAll)
 	other := eventsync.NewApp()
-	svc, err := eventsync.Use(other, "todos", &todos{items: map[int]Todo{}}, eventsync.CustomEvent[int]("progress"))
+	svc, err := eventsync.Use(other, "todos", synctest.NewTodoStore(), eventsync.CustomEvent[int]("progress"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestEventStreamResume(t *testing.T) {
 
 func TestEventsPathClash(t *testing.T) {
 	app := eventsync.NewApp()
-	if _, err := eventsync.Use(app, "events", &todos{}); err != nil {
+	if _, err := eventsync.Use(app, "events", synctest.NewTodoStore()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := rest.New(app, rest.Options{}); err == nil {

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -24,94 +23,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-type Todo struct {
-	ID    int    `json:"id"`
-	Title string `json:"title"`
-	Done  bool   `json:"done"`
-}
-
-// todos is a service whose methods record what they were called with.
-type todos struct {
-	mu     sync.Mutex
-	items  map[int]Todo
-	next   int
-	params eventsync.Params
-}
-
-func (s *todos) seen(p eventsync.Params) {
-	s.mu.Lock()
-	s.params = p
-	s.mu.Unlock()
-}
-
-func (s *todos) Find(ctx context.Context, p eventsync.Params) ([]Todo, error) {
-	s.seen(p)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := []Todo{}
-	for i := 1; i <= s.next; i++ {
-		if t, ok := s.items[i]; ok {
-			out = append(out, t)
-		}
-	}
-	return out, nil
-}
-
-func (s *todos) Get(ctx context.Context, id int, p eventsync.Params) (Todo, error) {
-	s.seen(p)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.items[id]
-	if !ok {
-		return Todo{}, eventsync.NotFound(fmt.Sprintf("no todo %d", id), map[string]int{"id": id})
-	}
-	return t, nil
-}
-
-func (s *todos) Create(ctx context.Context, t Todo, p eventsync.Params) (Todo, error) {
-	if t.Title == "" {
-		return Todo{}, eventsync.BadRequest("a todo needs a title")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.next++
-	t.ID = s.next
-	s.items[t.ID] = t
-	return t, nil
-}
-
-func (s *todos) Update(ctx context.Context, id int, t Todo, p eventsync.Params) (Todo, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t.ID = id
-	s.items[id] = t
-	return t, nil
-}
-
-func (s *todos) Patch(ctx context.Context, id int, patch map[string]any, p eventsync.Params) (Todo, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t := s.items[id]
-	if title, ok := patch["title"].(string); ok {
-		t.Title = title
-	}
-	s.items[id] = t
-	return t, nil
-}
-
-func (s *todos) Remove(ctx context.Context, id int, p eventsync.Params) (Todo, error) {
-	if id == 999 {
-		return Todo{}, errors.New("database password hunter2 rejected") // an internal error
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.items[id]
-	if !ok {
-		return Todo{}, eventsync.NotFound(fmt.Sprintf("no todo %d", id))
-	}
-	delete(s.items, id)
-	return t, nil
-}
+type Todo = synctest.Todo
 
 // Slug is an id type with UnmarshalText.
 type Slug struct{ S string }
@@ -145,10 +57,10 @@ func (many) Remove(ctx context.Context, id *int, p eventsync.Params) (string, er
 	return fmt.Sprint("removed ", *id), nil
 }
 
-func server(t *testing.T, opts rest.Options) (*httptest.Server, *todos, *eventsync.App) {
+func server(t *testing.T, opts rest.Options) (*httptest.Server, *synctest.TodoStore, *eventsync.App) {
 	t.Helper()
 	app := eventsync.NewApp()
-	svc := &todos{items: map[int]Todo{}}
+	svc := synctest.NewTodoStore()
 	if _, err := eventsync.Use(app, "api/v1/todos", svc); err != nil {
 		t.Fatal(err)
 	}
@@ -285,10 +197,8 @@ func TestQueryAndParams(t *testing.T) {
 		"done": "false", "age": map[string]any{"$gt": "3"}, "$sort": map[string]any{"name": "1"},
 		"tags": []any{"a", "b"}, "$limit": "10", "id": []any{"1", "2"},
 	}}
-	svc.mu.Lock()
-	defer svc.mu.Unlock()
-	if !reflect.DeepEqual(svc.params, want) {
-		t.Fatalf("params %#v\nwant %#v", svc.params, want)
+	if !reflect.DeepEqual(svc.LastParams(), want) {
+		t.Fatalf("params %#v\nwant %#v", svc.LastParams(), want)
 	}
 }
 

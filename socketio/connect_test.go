@@ -63,11 +63,11 @@ func TestConnectHook(t *testing.T) {
 	bob := newClient(t, f.url, `{"auth":{"token":"bob"},"transports":["websocket"],"extraHeaders":{"X-Team":"blue"}}`)
 	carol := newClient(t, f.url, `{}`)
 	alice.call(t, "todos", "create", map[string]any{"title": "alice"})
-	if p := f.todos.lastParams(); p["user"] != "alice" || p["team"] != "red" {
+	if p := f.todos.LastParams(); p["user"] != "alice" || p["team"] != "red" {
 		t.Fatalf("alice's call params: %v", p)
 	}
 	bob.call(t, "todos", "create", map[string]any{"title": "bob"})
-	if p := f.todos.lastParams(); p["user"] != "bob" || p["team"] != "blue" {
+	if p := f.todos.LastParams(); p["user"] != "bob" || p["team"] != "blue" {
 		t.Fatalf("bob's call params: %v", p)
 	}
 	alice.event(t, "todos created", func(d map[string]any) bool { return d["title"] == "alice" })
@@ -82,7 +82,7 @@ func TestConnectHook(t *testing.T) {
 	checkError(t, carol.call(t, "authentication", "create", map[string]any{}), "NotAuthenticated", 401)
 	carol.call(t, "authentication", "create", map[string]any{"user": "carol"})
 	carol.call(t, "todos", "create", map[string]any{"title": "carol"})
-	if p := f.todos.lastParams(); p["user"] != "carol" {
+	if p := f.todos.LastParams(); p["user"] != "carol" {
 		t.Fatalf("carol's params after login: %v", p)
 	}
 	carol.event(t, "todos created", func(d map[string]any) bool { return d["title"] == "carol" })

@@ -2,11 +2,8 @@ package socketio_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -14,112 +11,21 @@ import (
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/channels"
 	"github.com/eventsync/eventsync/internal/brokertest"
+	"github.com/eventsync/eventsync/internal/synctest"
 	"github.com/eventsync/eventsync/socketio"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-type Todo struct {
-	ID    int    `json:"id"`
-	Title string `json:"title"`
-	Done  bool   `json:"done"`
-}
+type Todo = synctest.Todo
 
-// todos is a service that remembers the params of its last call.
-type todos struct {
-	mu     sync.Mutex
-	items  map[int]Todo
-	next   int
-	params eventsync.Params
-}
-
-func newTodos() *todos { return &todos{items: map[int]Todo{}} }
-
-func (s *todos) lastParams() eventsync.Params {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.params
-}
-
-func (s *todos) Find(ctx context.Context, p eventsync.Params) ([]Todo, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.params = p
-	q, _ := p["query"].(map[string]any)
-	out := []Todo{}
-	for i := 1; i <= s.next; i++ {
-		if t, ok := s.items[i]; ok && (q["done"] == nil || q["done"] == t.Done) {
-			out = append(out, t)
-		}
-	}
-	return out, nil
-}
-
-func (s *todos) Get(ctx context.Context, id int, p eventsync.Params) (Todo, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.params = p
-	t, ok := s.items[id]
-	if !ok {
-		return Todo{}, eventsync.NotFound(fmt.Sprintf("todo %d not found", id), map[string]int{"id": id})
-	}
-	return t, nil
-}
-
-func (s *todos) Create(ctx context.Context, t Todo, p eventsync.Params) (Todo, error) {
-	if t.Title == "" {
-		return Todo{}, eventsync.BadRequest("a title is required")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.params = p
-	s.next++
-	t.ID = s.next
-	s.items[t.ID] = t
-	return t, nil
-}
-
-func (s *todos) Update(ctx context.Context, id int, t Todo, p eventsync.Params) (Todo, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t.ID = id
-	s.items[id] = t
-	return t, nil
-}
-
-func (s *todos) Patch(ctx context.Context, id int, patch map[string]any, p eventsync.Params) (Todo, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.items[id]
-	if !ok {
-		return Todo{}, eventsync.NotFound(fmt.Sprintf("todo %d not found", id))
-	}
-	if title, ok := patch["title"].(string); ok {
-		t.Title = title
-	}
-	s.items[id] = t
-	return t, nil
-}
-
-func (s *todos) Remove(ctx context.Context, id int, p eventsync.Params) (Todo, error) {
-	if id == 999 {
-		return Todo{}, errors.New("database password hunter2 rejected") // an internal error
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.items[id]
-	if !ok {
-		return Todo{}, eventsync.NotFound(fmt.Sprintf("todo %d not found", id))
-	}
-	delete(s.items, id)
-	return t, nil
-}
+func newTodos() *synctest.TodoStore { return synctest.NewTodoStore() }
 
 // fixture is a Socket.IO server for an App with a todos service.
 type fixture struct {
 	app   *eventsync.App
 	svc   *eventsync.Service
-	todos *todos
+	todos *synctest.TodoStore
 	srv   *socketio.Server
 	url   string
 }
@@ -212,7 +118,7 @@ func checkMethods(t *testing.T, f *fixture, c *client) {
 	if r, _ := res["result"].(map[string]any); r["id"] != 1.0 || r["title"] != "first" {
 		t.Fatalf("create: %v", res)
 	}
-	if p := f.todos.lastParams(); p["provider"] != "socketio" || p["connection"] == nil {
+	if p := f.todos.LastParams(); p["provider"] != "socketio" || p["connection"] == nil {
 		t.Fatalf("create params: %v", p)
 	}
 	if d := c.event(t, "todos created", any2); d["title"] != "first" {
@@ -225,8 +131,8 @@ func checkMethods(t *testing.T, f *fixture, c *client) {
 	if list, _ := res["result"].([]any); len(list) != 1 || list[0].(map[string]any)["title"] != "second" {
 		t.Fatalf("find with a query: %v", res)
 	}
-	if q, _ := f.todos.lastParams()["query"].(map[string]any); q["done"] != true {
-		t.Fatalf("find's query: %v", f.todos.lastParams())
+	if q, _ := f.todos.LastParams()["query"].(map[string]any); q["done"] != true {
+		t.Fatalf("find's query: %v", f.todos.LastParams())
 	}
 
 	if r, _ := c.call(t, "todos", "get", 1)["result"].(map[string]any); r["title"] != "first" {
