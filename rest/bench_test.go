@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/eventsync/eventsync"
-	"github.com/eventsync/eventsync/internal/synctest"
 	"github.com/eventsync/eventsync/channels"
+	"github.com/eventsync/eventsync/internal/synctest"
 	"github.com/eventsync/eventsync/rest"
 )
 
