@@ -30,8 +30,8 @@ func closeWithin(t *testing.T, s *eventsync.Sync, timeout, limit time.Duration) 
 
 // A slow listener with received events queued behind it: Close gives up at
 // its deadline, says what it left undispatched and counts it; the listener
-// finishes on its own and nothing more is dispatched. Close used to drain
-// the whole inbox (4 s for a 100 ms deadline) and return nil.
+// finishes on its own and nothing more is dispatched (draining the whole
+// inbox would take 4 s past a 100 ms deadline).
 func TestCloseGivesUpOnSlowListener(t *testing.T) {
 	bus := t.Name()
 	a := newReplica(t, bus, eventsync.Options{})

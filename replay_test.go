@@ -13,8 +13,8 @@ import (
 
 // A signed message captured from the broker and published again is
 // refused: by a receiver that had it, as a repeat, however many messages
-// its origin sent since (8,200 used to push it out of the window); by any
-// receiver, fresh ones included, once it is older than MaxAge.
+// its origin sent since (8,200, more than a window that forgets old numbers
+// would hold); by any receiver, fresh ones included, once it is older than MaxAge.
 func TestSignedReplayRefused(t *testing.T) {
 	for _, ser := range []serializer.Serializer{serializer.JSON, serializer.MsgPack} {
 		t.Run(ser.Name(), func(t *testing.T) {

@@ -242,8 +242,8 @@ type extras struct{}
 func (extras) Create(ctx context.Context, e Extra, p eventsync.Params) (Extra, error) { return e, nil }
 
 // A record type with an interface field holding a map is comparable as a
-// type, but == on two such values panics at run time: Create used to panic
-// after the method ran, with a Sync configured, and the event was lost.
+// type, but == on two such values panics at run time: Create must neither
+// panic after the method ran, with a Sync configured, nor lose the event.
 func TestRecordWithMapInInterfaceField(t *testing.T) {
 	for _, ser := range []string{"json", "msgpack", "bson"} {
 		t.Run(ser, func(t *testing.T) {

@@ -88,8 +88,8 @@ func TestEncodeRecordWithMapInInterface(t *testing.T) {
 }
 
 // A message with an envelope member twice is refused by both JSON decoders
-// alike: the typed one used to decode the data for the first "path" and
-// report the last one.
+// alike: a decoder that kept the first "path" for the data and reported
+// the last one would let a message say two things at once.
 func TestRepeatedEnvelopeMembersRefused(t *testing.T) {
 	typed := serializer.JSON.(serializer.TypedDecoder)
 	for _, msg := range []string{
