@@ -1,3 +1,5 @@
+// Quickstart is the README's quick start: one replica on the in-memory
+// broker prints the todo it creates, as every replica on the key would.
 package main
 
 import (

@@ -32,7 +32,7 @@ func TestREADMECodeCompiles(t *testing.T) {
 		before, code := b[1], b[2]
 		switch {
 		case strings.Contains(before, "excerpt"):
-		case strings.HasPrefix(code, "package main\n"):
+		case strings.Contains("\n"+code, "\npackage main\n"):
 			if !strings.Contains(code, "func main()") {
 				t.Errorf("a whole program without main:\n%s", code)
 			}
