@@ -11,6 +11,12 @@
 //	redis+cluster://[user:password@]node:port[?addr=node2:port]
 //	rediss+cluster://...                                    Cluster, TLS
 //
+// On any of them, sharded=true selects Redis 7's sharded pub/sub
+// (SPUBLISH, SSUBSCRIBE; NewSharded): on a cluster the key's channel lives
+// on the shard that owns its slot instead of being broadcast to every node
+// over the cluster bus, so many keys spread over the shards. feathers-sync
+// publishes with PUBLISH: never set it on a key Node replicas share.
+//
 // Delivery is at most once: Redis pub/sub keeps nothing for a subscriber
 // that is disconnected. Between a lost subscriber connection and its
 // resubscription (usually milliseconds, longer if Redis itself is down), this
@@ -45,7 +51,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/eventsync/eventsync"
-	"github.com/eventsync/eventsync/internal/backoff"
 	"github.com/eventsync/eventsync/internal/loop"
 )
 
@@ -59,6 +64,7 @@ func init() {
 type Adapter struct {
 	client   redis.UniversalClient
 	ownsConn bool
+	sharded  bool // SPUBLISH and SSUBSCRIBE instead of PUBLISH and SUBSCRIBE
 	key      string
 	log      atomic.Pointer[slog.Logger]
 
@@ -98,12 +104,32 @@ func New(client redis.UniversalClient, key string) *Adapter {
 	return a
 }
 
+// NewSharded is New with Redis 7's sharded pub/sub: SPUBLISH and
+// SSUBSCRIBE on the key's channel, which on a cluster lives on the shard
+// that owns its slot. It always goes through go-redis.
+func NewSharded(client redis.UniversalClient, key string) *Adapter {
+	a := &Adapter{client: client, key: key, sharded: true}
+	a.log.Store(slog.Default())
+	return a
+}
+
 func openURL(_ context.Context, u *url.URL, key string) (eventsync.Adapter, error) {
-	client, err := clientFromURL(u)
+	q := u.Query()
+	sharded := q.Get("sharded")
+	if sharded != "" && sharded != "true" && sharded != "false" {
+		return nil, fmt.Errorf("redissync: sharded must be true or false, not %q", sharded)
+	}
+	q.Del("sharded") // go-redis rejects options it does not know
+	plain := *u
+	plain.RawQuery = q.Encode()
+	client, err := clientFromURL(&plain)
 	if err != nil {
 		return nil, err
 	}
 	a := New(client, key)
+	if sharded == "true" {
+		a = NewSharded(client, key)
+	}
 	a.ownsConn = true
 	return a, nil
 }
@@ -203,13 +229,12 @@ func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 		}
 		start, stop = func(ctx context.Context) { sub.run(ctx, r) }, sub.stop
 	} else {
-		ps := a.client.Subscribe(ctx, a.key)
-		if _, err := ps.ReceiveTimeout(ctx, 0); err != nil { // the SUBSCRIBE confirmation
-			_ = ps.Close()
+		sub := &goRedisSub{a: a, deliver: deliver}
+		if err := sub.open(ctx); err != nil {
 			a.unsubscribed()
 			return fmt.Errorf("redissync: subscribe %q: %w", a.key, err)
 		}
-		start, stop = func(ctx context.Context) { a.read(ctx, ps, deliver) }, func() { _ = ps.Close() }
+		start, stop = sub.run, sub.stop
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -228,36 +253,6 @@ func (a *Adapter) unsubscribed() {
 	a.mu.Lock()
 	a.subscribing = false
 	a.mu.Unlock()
-}
-
-func (a *Adapter) read(ctx context.Context, ps *redis.PubSub, deliver func([]byte)) {
-	var bo backoff.Backoff
-	for {
-		msg, err := ps.Receive(ctx)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, redis.ErrClosed) {
-				return
-			}
-			if a.connected.Swap(false) {
-				a.log.Load().Warn("redissync: subscription lost, resubscribing", "key", a.key, "err", err)
-			}
-			if backoff.Sleep(ctx, bo.Next()) != nil {
-				return
-			}
-			continue
-		}
-		switch m := msg.(type) {
-		case *redis.Message:
-			deliver(payloadBytes(m.Payload))
-		case *redis.Subscription:
-			// Each confirmation after the first one follows a reconnect.
-			if m.Kind == "subscribe" && !a.connected.Swap(true) {
-				a.reconnects.Add(1)
-				bo.Reset()
-				a.log.Load().Info("redissync: resubscribed", "key", a.key)
-			}
-		}
-	}
 }
 
 // payloadBytes returns the bytes of a payload go-redis has just allocated
@@ -283,12 +278,18 @@ func (a *Adapter) Publish(ctx context.Context, msgs ...[]byte) error {
 	switch {
 	case a.pub != nil:
 		err = a.pub.publish(ctx, msgs)
+	case len(msgs) == 1 && a.sharded:
+		err = a.client.SPublish(ctx, a.key, msgs[0]).Err()
 	case len(msgs) == 1:
 		err = a.client.Publish(ctx, a.key, msgs[0]).Err()
 	default:
 		pipe := a.client.Pipeline()
 		for _, m := range msgs {
-			pipe.Publish(ctx, a.key, m)
+			if a.sharded {
+				pipe.SPublish(ctx, a.key, m)
+			} else {
+				pipe.Publish(ctx, a.key, m)
+			}
 		}
 		_, err = pipe.Exec(ctx)
 	}

@@ -1,0 +1,78 @@
+package synctest
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eventsync/eventsync"
+)
+
+// FailoverResult is what one receiver saw of a stream through a failure.
+type FailoverResult struct {
+	Dispatched int           // distinct events it dispatched
+	Missed     uint64        // Stats.Missed: events it knows it lost
+	Window     time.Duration // the longest time between two arrivals: the loss window
+}
+
+// Failover emits seq events 0..n-1 on pub, one every every, calls fail once
+// at were emitted, and returns once every sub dispatched the last one. It
+// fails the test unless every sub accounts for every event: what it
+// dispatched plus what it counted as missed is n. pub's outbox must hold
+// what waits during the failure (Options.OutboxSize).
+func Failover(t testing.TB, pub *Replica, subs []*Replica, n, at int, every time.Duration, fail func()) []FailoverResult {
+	t.Helper()
+	type arrivals struct {
+		mu    sync.Mutex
+		seen  map[int]bool
+		last  time.Time
+		worst time.Duration
+		done  chan struct{}
+	}
+	all := make([]*arrivals, len(subs))
+	for i, sub := range subs {
+		a := &arrivals{seen: make(map[int]bool), done: make(chan struct{})}
+		all[i] = a
+		sub.Svc.On("seq", func(ev eventsync.Event) {
+			now := time.Now()
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			k := ev.Data.(Seq).N
+			if !a.last.IsZero() && now.Sub(a.last) > a.worst {
+				a.worst = now.Sub(a.last)
+			}
+			a.last = now
+			if !a.seen[k] && k == n-1 {
+				close(a.done)
+			}
+			a.seen[k] = true
+		})
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for i := range n {
+		if i == at {
+			fail()
+		}
+		if err := pub.Svc.Emit(context.Background(), "seq", Seq{N: i}); err != nil {
+			t.Fatal(err)
+		}
+		<-tick.C
+	}
+	out := make([]FailoverResult, len(subs))
+	for i, a := range all {
+		select {
+		case <-a.done:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("receiver %d: the last event did not arrive; stats %+v; publisher %+v", i, subs[i].Sync.Stats(), pub.Sync.Stats())
+		}
+		a.mu.Lock()
+		out[i] = FailoverResult{Dispatched: len(a.seen), Missed: subs[i].Sync.Stats().Missed, Window: a.worst}
+		a.mu.Unlock()
+		if got := out[i].Dispatched + int(out[i].Missed); got != n {
+			t.Errorf("receiver %d: dispatched %d + missed %d = %d, want %d (stats %+v)", i, out[i].Dispatched, out[i].Missed, got, n, subs[i].Sync.Stats())
+		}
+	}
+	return out
+}
