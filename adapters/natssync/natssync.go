@@ -12,7 +12,9 @@
 // Options: name (connection name), durable=NAME (JetStream mode with durable
 // consumer NAME; give each replica its own stable name), max_age (how long the
 // stream keeps events in durable mode, default 24h), storage=file|memory
-// (durable mode, default file), tls_ca, tls_cert, tls_key.
+// (durable mode, default file), replicas=N (durable mode on a JetStream
+// cluster: servers that keep the stream, default 1), tls_ca, tls_cert,
+// tls_key.
 //
 // Delivery. Plain mode is at most once: core NATS keeps nothing for a
 // subscriber that is disconnected, so a replica misses what is published
@@ -34,6 +36,7 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,6 +62,10 @@ type Config struct {
 	MaxAge time.Duration
 	// MemoryStorage keeps the durable stream in memory instead of on disk.
 	MemoryStorage bool
+	// Replicas is how many servers of a JetStream cluster keep the durable
+	// stream (1, 3 or 5); default 1. With 3 the stream survives the loss of
+	// a server. It applies when the stream is created or updated.
+	Replicas int
 }
 
 // Adapter publishes and subscribes on one NATS subject.
@@ -143,13 +150,20 @@ func Dial(servers, key string, cfg Config, opts ...nats.Option) *Adapter {
 }
 
 func openURL(_ context.Context, u *url.URL, key string) (eventsync.Adapter, error) {
-	if err := eventsync.CheckQuery(u, "name", "durable", "max_age", "storage", "tls_ca", "tls_cert", "tls_key"); err != nil {
+	if err := eventsync.CheckQuery(u, "name", "durable", "max_age", "storage", "replicas", "tls_ca", "tls_cert", "tls_key"); err != nil {
 		return nil, fmt.Errorf("natssync: %w", err)
 	}
 	q := u.Query()
 	cfg := Config{Durable: q.Get("durable"), MemoryStorage: q.Get("storage") == "memory"}
 	if s := q.Get("storage"); s != "" && s != "memory" && s != "file" {
 		return nil, fmt.Errorf("natssync: storage must be file or memory, not %q", s)
+	}
+	if s := q.Get("replicas"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 5 {
+			return nil, fmt.Errorf("natssync: replicas must be 1 to 5, not %q", s)
+		}
+		cfg.Replicas = n
 	}
 	if s := q.Get("max_age"); s != "" {
 		d, err := time.ParseDuration(s)
@@ -290,7 +304,7 @@ func (a *Adapter) jetStream(ctx context.Context, nc *nats.Conn) (jetstream.JetSt
 	}
 	name := streamName(a.key)
 	_, err := a.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name: name, Subjects: []string{a.key}, MaxAge: maxAge, Storage: storage,
+		Name: name, Subjects: []string{a.key}, MaxAge: maxAge, Storage: storage, Replicas: max(a.cfg.Replicas, 1),
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("stream %s: %w", name, err)
