@@ -32,6 +32,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -116,29 +117,72 @@ var (
 )
 
 // Dial returns an adapter that connects to uri on Subscribe or the first
-// Publish and reconnects by itself.
+// Publish and reconnects by itself. The URI may name several nodes of a
+// RabbitMQ cluster, amqp://user:pass@host1:5672,host2:5672/vhost: each
+// connection attempt tries them in turn, starting with the one that served
+// last, so that a replica whose node is lost reconnects to another.
 func Dial(uri, key string, cfg Config) *Adapter {
 	a := newAdapter(key, cfg)
 	props := amqp.NewConnectionProperties()
 	if cfg.Name != "" {
 		props.SetClientConnectionName(cfg.Name)
 	}
-	a.dial = func(ctx context.Context) (*amqp.Connection, *corkedConn, error) {
-		var cork *corkedConn
-		conn, err := amqp.DialConfig(uri, amqp.Config{Heartbeat: 10 * time.Second, Properties: props, Dial: func(network, addr string) (net.Conn, error) {
-			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			c, err := new(net.Dialer).DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
+	nodes := splitHosts(uri)
+	var next atomic.Int64 // the node to try first
+	a.dial = func(ctx context.Context) (conn *amqp.Connection, cork *corkedConn, err error) {
+		first := int(next.Load())
+		for i := range nodes {
+			n := (first + i) % len(nodes)
+			if conn, cork, err = a.dialNode(ctx, nodes[n], props); err == nil {
+				next.Store(int64(n))
+				return conn, cork, nil
 			}
-			cork = &corkedConn{Conn: c}
-			a.sock.Store(cork) // from now on guard can break it
-			return cork, nil
-		}})
-		return conn, cork, err
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		return nil, nil, err
 	}
 	return a
+}
+
+// splitHosts returns one URI per host of a URI whose host part lists
+// several, separated by commas.
+func splitHosts(uri string) []string {
+	scheme, rest, ok := strings.Cut(uri, "://")
+	if !ok {
+		return []string{uri}
+	}
+	auth, hostAndPath := "", rest
+	if i := strings.LastIndex(rest, "@"); i >= 0 && !strings.Contains(rest[:i], "/") {
+		auth, hostAndPath = rest[:i+1], rest[i+1:]
+	}
+	hosts, path := hostAndPath, ""
+	if i := strings.Index(hostAndPath, "/"); i >= 0 {
+		hosts, path = hostAndPath[:i], hostAndPath[i:]
+	}
+	var out []string
+	for h := range strings.SplitSeq(hosts, ",") {
+		out = append(out, scheme+"://"+auth+h+path)
+	}
+	return out
+}
+
+// dialNode connects to one node.
+func (a *Adapter) dialNode(ctx context.Context, uri string, props amqp.Table) (*amqp.Connection, *corkedConn, error) {
+	var cork *corkedConn
+	conn, err := amqp.DialConfig(uri, amqp.Config{Heartbeat: 10 * time.Second, Properties: props, Dial: func(network, addr string) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		c, err := new(net.Dialer).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		cork = &corkedConn{Conn: c}
+		a.sock.Store(cork) // from now on guard can break it
+		return cork, nil
+	}})
+	return conn, cork, err
 }
 
 // New returns an adapter on an existing connection, which it never closes.
