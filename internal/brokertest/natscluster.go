@@ -30,7 +30,9 @@ func StartNATSCluster(t testing.TB, n int, jetStream bool) *NATSCluster {
 	c := &NATSCluster{}
 	for i := range n {
 		opts := &server.Options{
-			ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: FreePort(t),
+			// The client port is the server's pick: no race with other
+			// tests for a port found free a moment before.
+			ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: server.RANDOM_PORT,
 			NoLog: true, NoSigs: true, JetStream: jetStream, StoreDir: t.TempDir(),
 			Cluster: server.ClusterOpts{Name: "eventsync-test", Host: "127.0.0.1", Port: routePorts[i]},
 			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
@@ -41,10 +43,12 @@ func StartNATSCluster(t testing.TB, n int, jetStream bool) *NATSCluster {
 		}
 		go s.Start()
 		t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-		if !s.ReadyForConnections(10 * time.Second) {
+		c.Servers = append(c.Servers, s)
+	}
+	for i, s := range c.Servers {
+		if !s.ReadyForConnections(30 * time.Second) {
 			t.Fatalf("NATS server %d did not start", i+1)
 		}
-		c.Servers = append(c.Servers, s)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for _, s := range c.Servers {
