@@ -40,6 +40,9 @@ type AdapterState struct {
 	// ResumeGaps counts resumptions that could not start right after the last
 	// message delivered (it was overwritten), so messages may have been missed.
 	ResumeGaps uint64
+	// Recovered counts messages kept by the broker while the connection was
+	// broken (Recovery) and delivered after it came back.
+	Recovered uint64
 }
 
 // StateReporter is implemented by adapters that track their connection; the

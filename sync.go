@@ -63,7 +63,8 @@ type Options struct {
 	// URI selects and configures the adapter by scheme, for example
 	// "redis://localhost:6379", "amqp://guest:guest@localhost:5672",
 	// "nats://localhost:4222", "mongodb://localhost:27017/db", "mem://test".
-	// The query parameter serializer=json|msgpack|bson picks the serializer.
+	// The query parameter serializer=json|msgpack|bson picks the serializer;
+	// recovery=DURATION and recovery_events=N set Recovery.
 	URI string
 	// Adapter is used instead of URI. The Sync owns it and closes it on Close.
 	Adapter Adapter
@@ -122,6 +123,11 @@ type Options struct {
 	// to well within it. A replay inside MaxAge is refused as a repeat by
 	// every replica that received the original; see docs/wire.md.
 	MaxAge time.Duration
+	// Recovery asks the broker to keep what is published while this
+	// replica's connection is broken, and deliver it when it is back; off by
+	// default (feathers-sync's at-most-once wire on Redis and RabbitMQ).
+	// An adapter that cannot recover makes Configure fail.
+	Recovery Recovery
 }
 
 func (o *Options) fill() {
@@ -242,6 +248,13 @@ func Configure(em Emitter, opts Options) (*Sync, error) {
 		q := parsed.Query()
 		uriSerializer = q.Get("serializer")
 		q.Del("serializer")
+		rec, err := recoveryFromURI(q)
+		if err != nil {
+			return nil, fmt.Errorf("eventsync: configure: %w", err)
+		}
+		if rec.Enabled() && !opts.Recovery.Enabled() {
+			opts.Recovery = rec
+		}
 		parsed.RawQuery = q.Encode()
 		u = parsed
 		typ = strings.ToLower(parsed.Scheme)
@@ -289,6 +302,21 @@ func Configure(em Emitter, opts Options) (*Sync, error) {
 		if err != nil {
 			remove()
 			return nil, err
+		}
+	}
+	if opts.Recovery.Enabled() {
+		r, ok := s.adapter.(Recoverer)
+		if !ok {
+			err = fmt.Errorf("%w: the %s adapter cannot keep events for a replica that reconnects (Options.Recovery)", ErrInvalidArgument, typ)
+		} else {
+			err = r.SetRecovery(opts.Recovery, opts.ReplicaID)
+		}
+		if err != nil {
+			remove()
+			if opts.Adapter == nil { // opened here from the URI
+				_ = s.adapter.Close(context.Background())
+			}
+			return nil, fmt.Errorf("eventsync: configure: recovery: %w", err)
 		}
 	}
 	if ls, ok := s.adapter.(LoggerSetter); ok {
@@ -457,6 +485,7 @@ type Stats struct {
 	Missed          uint64 `json:"missed"`          // messages of other replicas skipped in their sequence and not (yet) arrived
 	Reconnects      uint64 `json:"reconnects"`      // reconnections reported by the adapter
 	ResumeGaps      uint64 `json:"resumeGaps"`      // adapter resumptions that may have missed messages
+	Recovered       uint64 `json:"recovered"`       // messages the broker kept while the connection was broken (Recovery), delivered after it
 	QueueLength     int    `json:"queueLength"`     // events waiting to be published (outbox, and batches sent but not confirmed)
 	Ready           bool   `json:"ready"`           // the subscription went live
 	Connected       bool   `json:"connected"`       // the adapter reports a live connection now
@@ -490,6 +519,7 @@ func (s *Sync) Stats() Stats {
 		st.Malformed += as.Malformed
 		st.Oversized += as.Oversized
 		st.ResumeGaps = as.ResumeGaps
+		st.Recovered = as.Recovered
 	}
 	return st
 }

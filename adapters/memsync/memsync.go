@@ -172,6 +172,10 @@ func (a *Adapter) SetEchoFilter(isEcho func(msg []byte) bool) {
 	a.mu.Unlock()
 }
 
+// SetRecovery implements eventsync.Recoverer: an in-process bus never
+// loses a subscriber's connection, so there is nothing to keep.
+func (a *Adapter) SetRecovery(eventsync.Recovery, string) error { return nil }
+
 // Subscribe implements eventsync.Adapter. The subscription is live when it returns.
 func (a *Adapter) Subscribe(_ context.Context, deliver func([]byte)) error {
 	a.mu.Lock()

@@ -77,8 +77,13 @@ type Adapter struct {
 	lean *redis.Options // the client's options when its own connections serve it (leanOptions); nil: go-redis
 	pub  *publisher     // the adapter's own publishing connection when lean is set
 
+	recovery eventsync.Recovery // SetRecovery: a stream instead of pub/sub (stream.go)
+
 	connected  atomic.Bool
 	reconnects atomic.Uint64
+	recovered  atomic.Uint64     // stream entries delivered after a reconnect that were added before it
+	resumeGaps atomic.Uint64     // reconnects after which the stream no longer held the entry after the last read
+	malformed  atomic.Uint64     // stream entries without a message
 	maxBytes   atomic.Int64      // SetMaxMessageBytes; 0: Redis's own limit
 	oversized  atomic.Uint64     // payloads over maxBytes, skipped unread
 	isEcho     func([]byte) bool // SetEchoFilter; nil: deliver everything
@@ -91,6 +96,7 @@ var (
 	_ eventsync.LoggerSetter  = (*Adapter)(nil)
 	_ eventsync.SizeLimiter   = (*Adapter)(nil)
 	_ eventsync.EchoFilterer  = (*Adapter)(nil)
+	_ eventsync.Recoverer     = (*Adapter)(nil)
 )
 
 // New returns an adapter on an existing client (a *redis.Client,
@@ -176,7 +182,8 @@ func (a *Adapter) SetLogger(l *slog.Logger) { a.log.Store(l) }
 
 // State implements eventsync.StateReporter.
 func (a *Adapter) State() eventsync.AdapterState {
-	return eventsync.AdapterState{Connected: a.connected.Load(), Reconnects: a.reconnects.Load(), Oversized: a.oversized.Load()}
+	return eventsync.AdapterState{Connected: a.connected.Load(), Reconnects: a.reconnects.Load(), Oversized: a.oversized.Load(),
+		Recovered: a.recovered.Load(), ResumeGaps: a.resumeGaps.Load(), Malformed: a.malformed.Load()}
 }
 
 // SetMaxMessageBytes implements eventsync.SizeLimiter for subscriptions made
@@ -216,7 +223,14 @@ func (a *Adapter) Subscribe(ctx context.Context, deliver func([]byte)) error {
 	a.mu.Unlock()
 	var start func(context.Context)
 	var stop func()
-	if a.lean != nil {
+	if a.recovery.Enabled() {
+		r, err := a.subscribeStream(ctx, deliver)
+		if err != nil {
+			a.unsubscribed()
+			return fmt.Errorf("redissync: subscribe to stream %q: %w", a.key, err)
+		}
+		start, stop = r.run, func() {}
+	} else if a.lean != nil {
 		limit := int(a.maxBytes.Load())
 		if limit <= 0 {
 			limit = maxBulk
@@ -276,6 +290,8 @@ func (a *Adapter) Publish(ctx context.Context, msgs ...[]byte) error {
 	}
 	var err error
 	switch {
+	case a.recovery.Enabled():
+		err = a.publishStream(ctx, msgs)
 	case a.pub != nil:
 		err = a.pub.publish(ctx, msgs)
 	case len(msgs) == 1 && a.sharded:

@@ -16,6 +16,7 @@ type Proxy struct {
 
 	mu     sync.Mutex
 	frozen chan struct{} // closed by Freeze
+	cut    bool          // between Cut and Restore: connections are closed at once
 	conns  []net.Conn
 	wg     sync.WaitGroup // the pipes
 
@@ -50,12 +51,38 @@ func (p *Proxy) Freeze() {
 	}
 }
 
+// Cut closes every forwarded connection, as a network failure would, and
+// closes new ones at once until Restore.
+func (p *Proxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// Restore forwards new connections again after Cut.
+func (p *Proxy) Restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = false
+}
+
 func (p *Proxy) accept() {
 	defer close(p.accepting)
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
 			return
+		}
+		p.mu.Lock()
+		cut := p.cut
+		p.mu.Unlock()
+		if cut {
+			c.Close()
+			continue
 		}
 		b, err := net.Dial("tcp", p.target)
 		if err != nil {
