@@ -107,6 +107,13 @@ type Adapter struct {
 	connected  atomic.Bool
 	reconnects atomic.Uint64
 	malformed  atomic.Uint64
+
+	recovery         eventsync.Recovery // SetRecovery (recovery.go)
+	queue            string             // with recovery: the replica's own queue
+	consumed         atomic.Bool        // the queue was consumed once: a later declare is a reconnect
+	pendingRecovered atomic.Int64       // deliveries still to count as recovered
+	recovered        atomic.Uint64
+	resumeGaps       atomic.Uint64
 }
 
 var (
@@ -114,6 +121,7 @@ var (
 	_ eventsync.StateReporter = (*Adapter)(nil)
 	_ eventsync.LoggerSetter  = (*Adapter)(nil)
 	_ eventsync.EchoFilterer  = (*Adapter)(nil)
+	_ eventsync.Recoverer     = (*Adapter)(nil)
 )
 
 // Dial returns an adapter that connects to uri on Subscribe or the first
@@ -256,7 +264,8 @@ func (a *Adapter) SetLogger(l *slog.Logger) { a.log.Store(l) }
 
 // State implements eventsync.StateReporter.
 func (a *Adapter) State() eventsync.AdapterState {
-	return eventsync.AdapterState{Connected: a.connected.Load(), Reconnects: a.reconnects.Load(), Malformed: a.malformed.Load()}
+	return eventsync.AdapterState{Connected: a.connected.Load(), Reconnects: a.reconnects.Load(), Malformed: a.malformed.Load(),
+		Recovered: a.recovered.Load(), ResumeGaps: a.resumeGaps.Load()}
 }
 
 // guard runs fn, whose amqp091-go calls take no context and can wait
@@ -354,11 +363,11 @@ func (a *Adapter) consumeUnguarded() (closed chan *amqp.Error, err error) {
 	if err := declareExchange(ch, a.key); err != nil {
 		return fail(err)
 	}
-	q, err := ch.QueueDeclare("", false, true, true, false, nil)
+	queue, err := a.declareQueue(ch)
 	if err != nil {
 		return fail(fmt.Errorf("declare queue: %w", err))
 	}
-	if err := ch.QueueBind(q.Name, "", a.key, false, nil); err != nil {
+	if err := ch.QueueBind(queue, "", a.key, false, nil); err != nil {
 		return fail(fmt.Errorf("bind queue: %w", err))
 	}
 	if a.cfg.ManualAck {
@@ -366,7 +375,7 @@ func (a *Adapter) consumeUnguarded() (closed chan *amqp.Error, err error) {
 			return fail(fmt.Errorf("qos: %w", err))
 		}
 	}
-	deliveries, err := ch.Consume(q.Name, "", !a.cfg.ManualAck, true, false, false, nil)
+	deliveries, err := ch.Consume(queue, "", !a.cfg.ManualAck, true, false, false, nil)
 	if err != nil {
 		return fail(fmt.Errorf("consume: %w", err))
 	}
@@ -389,6 +398,7 @@ func (a *Adapter) consumeUnguarded() (closed chan *amqp.Error, err error) {
 
 // consume1 hands one delivery over and acknowledges it if need be.
 func (a *Adapter) consume1(d amqp.Delivery) {
+	a.countRecovered()
 	switch {
 	case d.ContentType == PackContentType:
 		a.deliverPack(d.Body)
@@ -469,7 +479,10 @@ func (a *Adapter) supervise(ctx context.Context, chClosed chan *amqp.Error, watc
 		}
 		a.connected.Store(false)
 		a.log.Load().Warn("amqpsync: connection or channel closed, reconnecting", "key", a.key, "reason", reason)
-		var bo backoff.Backoff
+		// A refused connection is cheap to retry, and what is published
+		// until the consumer is back is lost without recovery: retry at
+		// least once a second.
+		bo := backoff.Backoff{Max: time.Second}
 		for {
 			if backoff.Sleep(ctx, bo.Next()) != nil {
 				return
