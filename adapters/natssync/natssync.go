@@ -62,6 +62,11 @@ type Config struct {
 	MaxAge time.Duration
 	// MemoryStorage keeps the durable stream in memory instead of on disk.
 	MemoryStorage bool
+	// MaxMsgs bounds the events the durable stream keeps; 0: no bound.
+	MaxMsgs int64
+	// InactiveThreshold removes the durable consumer once unused this long
+	// (its replica gone); 0: never.
+	InactiveThreshold time.Duration
 	// Replicas is how many servers of a JetStream cluster keep the durable
 	// stream (1, 3 or 5); default 1. With 3 the stream survives the loss of
 	// a server. It applies when the stream is created or updated.
@@ -90,6 +95,8 @@ type Adapter struct {
 	delivering bool
 
 	reconnects atomic.Uint64
+	backAt     atomic.Int64 // Unix ns of the last reconnect while its backlog is delivered (recovery.go)
+	recovered  atomic.Uint64
 	// confirmedOn is the connection's reconnect count at the last
 	// confirmation: Send and Confirm refuse a connection re-established
 	// since (see eventsync.Pipeliner).
@@ -99,6 +106,7 @@ type Adapter struct {
 var (
 	_ eventsync.Adapter       = (*Adapter)(nil)
 	_ eventsync.StateReporter = (*Adapter)(nil)
+	_ eventsync.Recoverer     = (*Adapter)(nil)
 	_ eventsync.LoggerSetter  = (*Adapter)(nil)
 	_ eventsync.EchoSkipper   = (*Adapter)(nil)
 )
@@ -130,6 +138,7 @@ func Dial(servers, key string, cfg Config, opts ...nats.Option) *Adapter {
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectBufSize(-1), // the Sync's outbox is the buffer: bounded and counted
 		nats.ReconnectHandler(func(*nats.Conn) {
+			a.backAt.Store(time.Now().UnixNano())
 			a.reconnects.Add(1)
 			a.log.Load().Info("natssync: reconnected", "key", key)
 		}),
@@ -206,7 +215,7 @@ func (a *Adapter) State() eventsync.AdapterState {
 	a.mu.Lock()
 	nc := a.nc
 	a.mu.Unlock()
-	return eventsync.AdapterState{Connected: nc != nil && nc.IsConnected(), Reconnects: a.reconnects.Load()}
+	return eventsync.AdapterState{Connected: nc != nil && nc.IsConnected(), Reconnects: a.reconnects.Load(), Recovered: a.recovered.Load()}
 }
 
 // conn returns the connection, dialing it first if the adapter owns it.
@@ -305,11 +314,24 @@ func (a *Adapter) jetStream(ctx context.Context, nc *nats.Conn) (jetstream.JetSt
 	name := streamName(a.key)
 	_, err := a.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: name, Subjects: []string{a.key}, MaxAge: maxAge, Storage: storage, Replicas: max(a.cfg.Replicas, 1),
+		MaxMsgs: unbounded(a.cfg.MaxMsgs),
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("stream %s: %w", name, err)
 	}
 	return a.js, name, nil
+}
+
+// ackWait is how long the server waits for a durable delivery's
+// acknowledgement before it delivers it again.
+const ackWait = 2 * time.Second
+
+// unbounded is n, or -1 (JetStream's "no limit") for 0.
+func unbounded(n int64) int64 {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 func (a *Adapter) subscribeDurable(ctx context.Context, nc *nats.Conn, deliver func([]byte) bool) error {
@@ -320,13 +342,18 @@ func (a *Adapter) subscribeDurable(ctx context.Context, nc *nats.Conn, deliver f
 	// A new durable consumer starts with what is published from now on; an
 	// existing one resumes after the last message it acknowledged.
 	cons, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
-		Durable: a.cfg.Durable, AckPolicy: jetstream.AckExplicitPolicy,
+		Durable: a.cfg.Durable, AckPolicy: jetstream.AckExplicitPolicy, InactiveThreshold: a.cfg.InactiveThreshold,
+		// A delivery lost with a broken connection comes again after this,
+		// not after JetStream's default 30 s: a message is acknowledged as
+		// soon as it is handed over.
+		AckWait: ackWait,
 		DeliverPolicy: jetstream.DeliverNewPolicy, FilterSubject: a.key,
 	})
 	if err != nil {
 		return fmt.Errorf("natssync: subscribe: consumer %q: %w", a.cfg.Durable, err)
 	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
+		a.countRecovered(m)
 		if deliver(m.Data()) {
 			_ = m.Ack()
 		} else {
