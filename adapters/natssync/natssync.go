@@ -346,7 +346,7 @@ func (a *Adapter) subscribeDurable(ctx context.Context, nc *nats.Conn, deliver f
 		// A delivery lost with a broken connection comes again after this,
 		// not after JetStream's default 30 s: a message is acknowledged as
 		// soon as it is handed over.
-		AckWait: ackWait,
+		AckWait:       ackWait,
 		DeliverPolicy: jetstream.DeliverNewPolicy, FilterSubject: a.key,
 	})
 	if err != nil {
