@@ -22,7 +22,10 @@
 // idle getMore.
 //
 // Delivery is at least once within the capped collection's size: a replica
-// that was disconnected catches up on what is still in the collection.
+// that was disconnected catches up on what is still in the collection
+// (counted in Stats.Recovered). Options.Recovery's Events caps the
+// collection it creates at that many documents; its Window cannot apply to
+// a capped collection (SetRecovery).
 package mongosync
 
 import (
@@ -74,6 +77,7 @@ type Adapter struct {
 	ownsClient bool
 	coll       *mongo.Collection
 	cappedSize int64
+	maxDocs    int64 // with Recovery.Events: the capped collection's document limit
 	log        atomic.Pointer[slog.Logger]
 
 	mu      sync.Mutex
@@ -83,6 +87,7 @@ type Adapter struct {
 
 	connected  atomic.Bool
 	reconnects atomic.Uint64
+	recovered  atomic.Uint64
 	malformed  atomic.Uint64
 	gaps       atomic.Uint64
 }
@@ -90,6 +95,7 @@ type Adapter struct {
 var (
 	_ eventsync.Adapter       = (*Adapter)(nil)
 	_ eventsync.StateReporter = (*Adapter)(nil)
+	_ eventsync.Recoverer     = (*Adapter)(nil)
 	_ eventsync.LoggerSetter  = (*Adapter)(nil)
 )
 
@@ -145,7 +151,7 @@ func (a *Adapter) SetLogger(l *slog.Logger) { a.log.Store(l) }
 // State implements eventsync.StateReporter.
 func (a *Adapter) State() eventsync.AdapterState {
 	return eventsync.AdapterState{Connected: a.connected.Load(), Reconnects: a.reconnects.Load(),
-		Malformed: a.malformed.Load(), ResumeGaps: a.gaps.Load()}
+		Malformed: a.malformed.Load(), ResumeGaps: a.gaps.Load(), Recovered: a.recovered.Load()}
 }
 
 // ensureCollection creates the capped collection with a seed document when
@@ -162,7 +168,11 @@ func (a *Adapter) ensureCollection(ctx context.Context) error {
 		return fmt.Errorf("list collections: %w", err)
 	}
 	if len(specs) == 0 {
-		err := db.CreateCollection(ctx, a.coll.Name(), options.CreateCollection().SetCapped(true).SetSizeInBytes(a.cappedSize))
+		create := options.CreateCollection().SetCapped(true).SetSizeInBytes(a.cappedSize)
+		if a.maxDocs > 0 {
+			create.SetMaxDocuments(a.maxDocs)
+		}
+		err := db.CreateCollection(ctx, a.coll.Name(), create)
 		var cmdErr mongo.CommandError
 		if err != nil && !(errors.As(err, &cmdErr) && cmdErr.Code == 48) { // 48: created meanwhile by another replica
 			return fmt.Errorf("create capped collection %q: %w", a.coll.Name(), err)
@@ -218,6 +228,7 @@ type tailer struct {
 	deliver func([]byte)
 	last    bson.RawValue          // _id of the last document delivered (or noted at subscribe)
 	seen    *window.Window[string] // ids recently delivered
+	backAt  time.Time              // when the cursor was reopened, while its backlog is delivered
 }
 
 func (t *tailer) open(ctx context.Context) (*mongo.Cursor, error) {
@@ -253,6 +264,7 @@ func (t *tailer) run(ctx context.Context, cur *mongo.Cursor) {
 			t.a.log.Load().Warn("mongosync: reopen failed", "collection", t.a.coll.Name(), "err", err)
 		}
 		bo.Reset()
+		t.backAt = time.Now()
 		t.a.reconnects.Add(1)
 		t.a.connected.Store(true)
 	}
@@ -308,6 +320,7 @@ func (t *tailer) handle(doc bson.Raw) {
 		return
 	}
 	t.last = id
+	t.countRecovered(doc)
 	if _, packed, ok := doc.Lookup("pack").BinaryOK(); ok {
 		// Each message in memory of its own: a string the Sync keeps from
 		// one must not hold the whole document alive.
