@@ -38,6 +38,9 @@ func (s *Sync) syncOut(ev *Event) (deferred bool) {
 	}
 	msg, err := s.encode(&out.msg)
 	*out = outgoing{} // the pool must not keep the event's data alive
+	if err == nil && s.lastPath.Load() != ev.Path {
+		s.lastPath.Store(ev.Path) // where a tail announcement goes (tail.go)
+	}
 	s.outgoing.Put(out)
 	var tooLarge *errTooLarge
 	switch {
@@ -338,6 +341,9 @@ func (s *Sync) decodeAll(batch [][]byte, out []incoming, workers int) []incoming
 // message that passes the AcceptFilter, ok false for the rest, which decode
 // then counts.
 func (s *Sync) dataType(path, event string) (reflect.Type, bool) {
+	if event == TailEvent {
+		return nil, false
+	}
 	if f := s.opts.AcceptFilter; f != nil && !f(path, event) {
 		return nil, false
 	}
@@ -373,6 +379,7 @@ type incoming struct {
 	seq   uint64
 	ev    Event
 	ready bool // decoded into ev; false: dropped (and counted) by decode
+	tail  bool // a tail announcement: its seq only
 	env   serializer.Envelope
 }
 
@@ -422,6 +429,10 @@ func (s *Sync) decode(msg []byte, in *incoming) {
 	}
 	// From here on the message counts in its origin's sequence.
 	in.run, in.seq = originRun{env.Origin, env.Epoch}, env.Seq
+	if env.Event == TailEvent {
+		in.tail = true
+		return
+	}
 	if !decoded {
 		if f := s.opts.AcceptFilter; f != nil && !f(env.Path, env.Event) {
 			s.stats.filtered.Add(1)
@@ -456,6 +467,12 @@ func (s *Sync) decode(msg []byte, in *incoming) {
 // goroutine: drop repeats (recording every sequence number, so that a
 // malformed message is not also counted as missed), then dispatch.
 func (s *Sync) commit(in *incoming) {
+	if in.tail {
+		if in.run.origin != "" && in.seq != 0 {
+			s.seqs.tail(in.run, in.seq)
+		}
+		return
+	}
 	if in.run.origin != "" && in.seq != 0 && s.seqs.seen(in.run, in.seq) != fresh {
 		if in.ready {
 			s.stats.duplicates.Add(1) // a retried batch delivered twice, or a replay

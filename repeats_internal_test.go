@@ -74,3 +74,29 @@ func TestSequencesEpochs(t *testing.T) {
 }
 
 func (v verdict) String() string { return [...]string{"fresh", "repeat", "stale"}[v] }
+
+// A tail announcement counts the numbers up to it that never came, and a
+// late arrival among them fills its place again; an announcement of what
+// came, or of a run never seen, counts nothing.
+func TestSequencesTail(t *testing.T) {
+	var q sequences
+	run := originRun{"a", 1}
+	for s := uint64(1); s <= 5; s++ {
+		q.seen(run, s)
+	}
+	q.tail(run, 5)
+	q.tail(originRun{"b", 1}, 9)
+	if q.Missed() != 0 {
+		t.Fatalf("missed %d after tails of nothing lost", q.Missed())
+	}
+	q.tail(run, 8)
+	if q.Missed() != 3 {
+		t.Fatalf("missed %d, want 3", q.Missed())
+	}
+	if v := q.seen(run, 7); v != fresh || q.Missed() != 2 {
+		t.Fatalf("late 7: %v, missed %d", v, q.Missed())
+	}
+	if v := q.seen(run, 9); v != fresh || q.Missed() != 2 {
+		t.Fatalf("9 after the tail: %v, missed %d", v, q.Missed())
+	}
+}

@@ -72,6 +72,25 @@ func (q *sequences) seen(run originRun, seq uint64) verdict {
 	return v
 }
 
+// tail takes a tail announcement: run's last number is seq, so numbers up
+// to it that never came are missed now, not once a later event shows the
+// gap. A run never seen is not counted (it may predate this replica).
+func (q *sequences) tail(run originRun, seq uint64) {
+	w := q.byRun[run]
+	if w == nil || w.max == 0 || seq <= w.max {
+		return
+	}
+	if seq-w.max >= repeatWindow {
+		w.bits = [repeatWindow / 64]uint64{}
+	} else {
+		for s := w.max + 1; s <= seq; s++ {
+			w.clear(s)
+		}
+	}
+	q.missed.Add(seq - w.max)
+	w.max = seq
+}
+
 // Missed returns how many sequence numbers were skipped and have not arrived.
 func (q *sequences) Missed() uint64 { return q.missed.Load() }
 

@@ -123,6 +123,11 @@ type Options struct {
 	// to well within it. A replay inside MaxAge is refused as a repeat by
 	// every replica that received the original; see docs/wire.md.
 	MaxAge time.Duration
+	// TailInterval is how long a replica stays quiet after publishing before
+	// it announces its last sequence number (TailEvent), so that receivers
+	// count lost last events within about that time; default
+	// DefaultTailInterval, negative: never.
+	TailInterval time.Duration
 	// Recovery asks the broker to keep what is published while this
 	// replica's connection is broken, and deliver it when it is back; off by
 	// default (feathers-sync's at-most-once wire on Redis and RabbitMQ).
@@ -150,6 +155,9 @@ func (o *Options) fill() {
 	}
 	if o.OutboxSize <= 0 {
 		o.OutboxSize = DefaultOutboxSize
+	}
+	if o.TailInterval == 0 {
+		o.TailInterval = DefaultTailInterval
 	}
 	if o.InboxSize <= 0 {
 		o.InboxSize = DefaultInboxSize
@@ -204,6 +212,7 @@ type Sync struct {
 	stats        counters
 	epoch        uint64        // this run of the replica, sent with every message
 	seq          atomic.Uint64 // numbers published messages
+	lastPath     atomic.Value  // string: the path of the last event encoded, for tail announcements
 	// numberFn is s.number, bound once (see serializer.Numberer).
 	numberFn func(size int) (uint64, error)
 	// now reads the clock for signing and for MaxAge; a test may stop it.
@@ -340,6 +349,9 @@ func Configure(em Emitter, opts Options) (*Sync, error) {
 		go s.publishLoop()
 	}
 	go s.dispatchLoop()
+	if opts.TailInterval > 0 {
+		go s.tailLoop()
+	}
 	return s, nil
 }
 
@@ -465,8 +477,8 @@ func newEpoch() uint64 {
 // Stats are a Sync's counters. For every event offered for publishing,
 // Emitted = Published + Dropped + Unsent + QueueLength.
 type Stats struct {
-	Emitted         uint64 `json:"emitted"`         // events queued for publishing
-	Published       uint64 `json:"published"`       // events the adapter sent
+	Emitted         uint64 `json:"emitted"`         // messages queued for publishing: events, and tail announcements (TailEvent)
+	Published       uint64 `json:"published"`       // messages the adapter sent
 	Dropped         uint64 `json:"dropped"`         // events dropped by the outbox overflow policy
 	Unsent          uint64 `json:"unsent"`          // events still queued when Close gave up
 	EncodeErrors    uint64 `json:"encodeErrors"`    // events whose data could not be serialized (kept local)

@@ -235,3 +235,29 @@ func TestPackWarnsOfNode(t *testing.T) {
 		t.Fatalf("%d warnings:\n%s", n, logs.String())
 	}
 }
+
+// A Go replica's tail announcement reaches a feathers-sync replica as a
+// custom event of an existing service, which it emits to nobody: the Node
+// replica goes on syncing both ways.
+func TestTailAnnouncementHarmlessToNode(t *testing.T) {
+	for _, b := range brokers {
+		t.Run(b.name, func(t *testing.T) {
+			uri := brokertest.URL(b.env, b.def)
+			brokertest.Require(t, b.name, uri)
+			key := adaptertest.UniqueKey("tail")
+			node := startNode(t, uri, key)
+			g := newGoReplicaWith(t, eventsync.Options{URI: uri, Key: key, TailInterval: 20 * time.Millisecond})
+			if _, err := g.svc.Create(context.Background(), Todo{Title: "before the tail"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			node.Wait(t, "before the tail", got("created", "before the tail"))
+			synctest.WaitStats(t, g.sync, 10*time.Second, "the tail announced", func(st eventsync.Stats) bool { return st.Published == 2 })
+			node.Send(t, map[string]any{"cmd": "create", "data": map[string]any{"title": "after the tail"}})
+			g.waitFor(t, "created", "after the tail")
+			if _, err := g.svc.Create(context.Background(), Todo{Title: "go after the tail"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			node.Wait(t, "go after the tail", got("created", "go after the tail"))
+		})
+	}
+}
