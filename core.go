@@ -196,6 +196,7 @@ func (s *Sync) publishLoop() {
 			if s.pubCtx.Err() == nil {
 				s.publishFailed(len(batch), err)
 				_ = backoff.Sleep(s.pubCtx, bo.Next()) // ends early when Close gives up: checked next
+				s.holdBack()
 			}
 			if s.pubCtx.Err() != nil { // Close gave up
 				s.inFlight.Store(0)
@@ -218,6 +219,42 @@ func (s *Sync) published(events int) {
 	s.inFlight.Add(-int64(events))
 	s.stats.published.Add(uint64(events))
 }
+
+// holdBack waits, after a failed publish and before the retry, until this
+// replica's own subscription is back (up to holdBackMax), then
+// holdBackGrace more: the adapters retry a lost subscription at least once
+// a second, so by then every replica of the fleet had its chance to
+// resubscribe since the broker came back. Without it an event published
+// the moment the broker came back, before they resubscribed, would reach
+// none of them on an at-most-once broker (Redis pub/sub, RabbitMQ without
+// Recovery).
+func (s *Sync) holdBack() {
+	r, ok := s.adapter.(StateReporter)
+	if !ok || r.State().Connected {
+		return
+	}
+	deadline := time.NewTimer(holdBackMax)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !r.State().Connected {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return
+		case <-s.pubCtx.Done():
+			return
+		}
+	}
+	_ = backoff.Sleep(s.pubCtx, holdBackGrace)
+}
+
+// holdBackMax bounds holdBack's wait for the subscription; holdBackGrace
+// is the time it leaves the other replicas once it is back.
+const (
+	holdBackMax   = 2 * time.Second
+	holdBackGrace = time.Second
+)
 
 // publishFailed counts and logs a failed publish of events that is retried.
 func (s *Sync) publishFailed(events int, err error) {

@@ -88,6 +88,7 @@ func (s *Sync) pipelineLoop(p Pipeliner) {
 	for {
 		if failed && covered == 0 {
 			_ = backoff.Sleep(s.pubCtx, bo.Next()) // ends early when Close gives up
+			s.holdBack()
 			if s.pubCtx.Err() != nil {
 				return
 			}

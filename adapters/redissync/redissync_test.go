@@ -414,3 +414,35 @@ func TestHungServerFullSocketClose(t *testing.T) {
 	}
 	t.Logf("Close returned after %v: %v", took.Round(time.Millisecond), err)
 }
+
+// Events emitted while Redis is down wait in the outbox; when it comes
+// back, the publisher holds them until the replicas had their chance to
+// resubscribe, so that every receiver gets them (pub/sub keeps nothing for
+// a subscriber that is not back yet).
+func TestRedisRestartDeliversWhatWaited(t *testing.T) {
+	port, server := startRedis(t, 0, nil)
+	u := fmt.Sprintf("redis://127.0.0.1:%d", port)
+	key := adaptertest.UniqueKey("restart")
+	subs := []*synctest.Replica{synctest.NewReplica(t, eventsync.Options{URI: u, Key: key}), synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})}
+	pub := synctest.NewReplica(t, eventsync.Options{URI: u, Key: key})
+	pub.EmitSeq(t, 0, 10)
+	for _, s := range subs {
+		s.Got.WaitN(t, 10, 30*time.Second)
+	}
+	if err := server.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = server.Wait()
+	for _, s := range subs {
+		synctest.WaitStats(t, s.Sync, 30*time.Second, "the loss noticed", func(s eventsync.Stats) bool { return !s.Connected })
+	}
+	time.Sleep(3 * time.Second) // an outage long enough for the backoffs to grow
+	pub.EmitSeq(t, 10, 20)      // Redis is down: they wait in the outbox
+	startRedis(t, port, nil)
+	for i, s := range subs {
+		s.Got.WaitSeq(t, 20, 30*time.Second)
+		if st := s.Sync.Stats(); st.Missed != 0 {
+			t.Fatalf("receiver %d missed events: %+v", i, st)
+		}
+	}
+}

@@ -70,7 +70,9 @@ func leanOptions(client redis.UniversalClient) *redis.Options {
 // run reads until ctx ends, reconnecting with backoff after a lost
 // connection.
 func (s *subscription) run(ctx context.Context, r *bufio.Reader) {
-	var bo backoff.Backoff
+	// A refused dial is cheap, and what others publish until the
+	// subscription is back is missed: retry at least once a second.
+	bo := backoff.Backoff{Max: time.Second}
 	for {
 		err := s.read(r)
 		if ctx.Err() != nil {
