@@ -19,19 +19,10 @@ import (
 // another server, its outbox keeps what it could not send meanwhile, and
 // the receivers (on servers that stay up) get every event.
 func TestClusterPublisherServerKilled(t *testing.T) {
-	c := brokertest.StartNATSCluster(t, 3, false)
-	key := adaptertest.UniqueKey("cluster")
-	const n = 3000
-	pub := synctest.NewReplica(t, eventsync.Options{URI: c.URL(0), Key: key, OutboxSize: n})
-	subs := []*synctest.Replica{
-		synctest.NewReplica(t, eventsync.Options{URI: c.URL(1), Key: key}),
-		synctest.NewReplica(t, eventsync.Options{URI: c.URL(2), Key: key}),
-	}
-	waitInterest(t, c, key)
-	res := synctest.Failover(t, pub, subs, n, 500, 2*time.Millisecond, func() { c.Kill(0) })
+	res, pub, _ := streamKilling(t, 0)
 	for i, r := range res {
 		t.Logf("publisher's server killed: receiver %d: dispatched %d, missed %d, longest gap %v", i, r.Dispatched, r.Missed, r.Window.Round(time.Millisecond))
-		if r.Missed != 0 || r.Dispatched != n {
+		if r.Missed != 0 || r.Dispatched != 3000 {
 			t.Errorf("receiver %d lost events: %+v", i, r)
 		}
 	}
@@ -44,16 +35,7 @@ func TestClusterPublisherServerKilled(t *testing.T) {
 // another server of the cluster, and accounts for every event (core NATS
 // is at most once: what was published while it was away is Missed).
 func TestClusterSubscriberServerKilled(t *testing.T) {
-	c := brokertest.StartNATSCluster(t, 3, false)
-	key := adaptertest.UniqueKey("cluster")
-	const n = 3000
-	pub := synctest.NewReplica(t, eventsync.Options{URI: c.URL(0), Key: key, OutboxSize: n})
-	subs := []*synctest.Replica{
-		synctest.NewReplica(t, eventsync.Options{URI: c.URL(1), Key: key}),
-		synctest.NewReplica(t, eventsync.Options{URI: c.URL(2), Key: key}),
-	}
-	waitInterest(t, c, key)
-	res := synctest.Failover(t, pub, subs, n, 500, 2*time.Millisecond, func() { c.Kill(2) })
+	res, _, subs := streamKilling(t, 2)
 	for i, r := range res {
 		t.Logf("receiver's server killed: receiver %d: dispatched %d, missed %d, longest gap %v", i, r.Dispatched, r.Missed, r.Window.Round(time.Millisecond))
 	}
@@ -63,6 +45,23 @@ func TestClusterSubscriberServerKilled(t *testing.T) {
 	if st := subs[1].Sync.Stats(); st.Reconnects == 0 {
 		t.Fatalf("the receiver did not reconnect: %+v", st)
 	}
+}
+
+// streamKilling streams 3,000 events from a publisher on server 0 to
+// receivers on servers 1 and 2 of a new cluster, killing server kill at
+// event 500.
+func streamKilling(t *testing.T, kill int) ([]synctest.FailoverResult, *synctest.Replica, []*synctest.Replica) {
+	t.Helper()
+	c := brokertest.StartNATSCluster(t, 3, false)
+	key := adaptertest.UniqueKey("cluster")
+	const n = 3000
+	pub := synctest.NewReplica(t, eventsync.Options{URI: c.URL(0), Key: key, OutboxSize: n})
+	subs := []*synctest.Replica{
+		synctest.NewReplica(t, eventsync.Options{URI: c.URL(1), Key: key}),
+		synctest.NewReplica(t, eventsync.Options{URI: c.URL(2), Key: key}),
+	}
+	waitInterest(t, c, key)
+	return synctest.Failover(t, pub, subs, n, 500, 2*time.Millisecond, func() { c.Kill(kill) }), pub, subs
 }
 
 // Durable mode on a three-server JetStream cluster with the stream kept by

@@ -45,18 +45,7 @@ func TestRecoveryAfterCut(t *testing.T) {
 		c.Del(context.Background(), key)
 		c.Close()
 	})
-	const n = 3000
-	pub := synctest.NewReplica(t, eventsync.Options{URI: u + "?recovery=1m", Key: key, OutboxSize: n})
-	sub := synctest.NewReplica(t, eventsync.Options{URI: "redis://" + proxy.Addr() + "?recovery=1m", Key: key})
-	res := synctest.Failover(t, pub, []*synctest.Replica{sub}, n, 500, time.Millisecond, func() {
-		proxy.Cut()
-		time.AfterFunc(time.Second, proxy.Restore)
-	})
-	st := sub.Sync.Stats()
-	t.Logf("cut for 1 s: dispatched %d, missed %d, recovered %d, longest gap %v", res[0].Dispatched, res[0].Missed, st.Recovered, res[0].Window.Round(time.Millisecond))
-	if res[0].Missed != 0 || res[0].Dispatched != n || st.Recovered == 0 || st.Reconnects == 0 {
-		t.Fatalf("not recovered: %+v, stats %+v", res[0], st)
-	}
+	synctest.RecoverThroughCut(t, u+"?recovery=1m", "redis://"+proxy.Addr()+"?recovery=1m", key, proxy)
 }
 
 // Without recovery the key is pub/sub and a stream URI parameter is refused
