@@ -89,7 +89,10 @@ func Failover(t testing.TB, pub *Replica, subs []*Replica, n, at int, every time
 // proxy cuts its connections for a second at event 500. With recovery on
 // both URIs, it fails the test unless every event arrives, none missed,
 // and the catch-up is counted in Recovered.
-func RecoverThroughCut(t testing.TB, pubURI, subURI, key string, proxy interface{ Cut(); Restore() }) {
+func RecoverThroughCut(t testing.TB, pubURI, subURI, key string, proxy interface {
+	Cut()
+	Restore()
+}) {
 	t.Helper()
 	const n = 3000
 	pub := NewReplica(t, eventsync.Options{URI: pubURI, Key: key, OutboxSize: n})
