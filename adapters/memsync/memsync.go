@@ -59,8 +59,9 @@ func openURL(_ context.Context, u *url.URL, key string) (eventsync.Adapter, erro
 }
 
 type topic struct {
-	mu   sync.RWMutex
-	subs map[*subscriber]struct{}
+	mu      sync.RWMutex
+	subs    map[*subscriber]struct{}
+	servers map[string]*server // by address (requester.go)
 }
 
 // subscriber is one subscription's queue. Publishers append whole batches
@@ -154,6 +155,7 @@ type Adapter struct {
 	sub    *subscriber
 	closed bool
 	isEcho func([]byte) bool // see SetEchoFilter
+	stops  []func()          // of the addresses it serves
 }
 
 var (
@@ -235,6 +237,9 @@ func (a *Adapter) Close(context.Context) error {
 		return nil
 	}
 	a.closed = true
+	for _, stop := range a.stops {
+		stop()
+	}
 	if s := a.sub; s != nil {
 		close(s.done)
 		a.topic.mu.Lock()
