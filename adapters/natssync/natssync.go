@@ -85,6 +85,7 @@ type Adapter struct {
 	js       jetstream.JetStream
 	sub      *nats.Subscription
 	consume  jetstream.ConsumeContext
+	stops    []func() // of the addresses it serves (requester.go)
 	closed   bool
 	closedCh chan struct{}  // closed by nats.go when an owned connection is closed
 	dialer   *guardedDialer // an owned connection's; nil for a borrowed one
@@ -527,8 +528,11 @@ func (a *Adapter) Close(ctx context.Context) error {
 		return nil
 	}
 	a.closed = true
-	nc, sub, cc := a.nc, a.sub, a.consume
+	nc, sub, cc, stops := a.nc, a.sub, a.consume, a.stops
 	a.mu.Unlock()
+	for _, stop := range stops { // the addresses it serves (requester.go)
+		stop()
+	}
 
 	if cc != nil {
 		// Drain, not Stop, and before deliveries end: what the server has
