@@ -78,6 +78,8 @@ type Adapter struct {
 	pub  *publisher     // the adapter's own publishing connection when lean is set
 
 	recovery eventsync.Recovery // SetRecovery: a stream instead of pub/sub (stream.go)
+	stops    []func()           // of the addresses it serves (requester.go)
+	replies  *replies           // the replies to its requests, once it sent one
 
 	connected  atomic.Bool
 	reconnects atomic.Uint64
@@ -364,8 +366,14 @@ func (a *Adapter) Close(ctx context.Context) error {
 		return nil
 	}
 	a.closed = true
-	stopSub, reader := a.stopSub, a.reader
+	stopSub, reader, stops, replies := a.stopSub, a.reader, a.stops, a.replies
 	a.mu.Unlock()
+	for _, stop := range stops {
+		stop()
+	}
+	if replies != nil {
+		replies.close()
+	}
 	var errs []error
 	if reader != nil {
 		reader.Cancel()

@@ -1,0 +1,20 @@
+package redissync_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/adapters/adaptertest"
+)
+
+func TestRequester(t *testing.T) {
+	u := redisURL(t)
+	adaptertest.RunRequester(t, func(t *testing.T, key string) eventsync.Adapter {
+		a, err := eventsync.Open(context.Background(), u, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	})
+}
