@@ -108,6 +108,9 @@ type Adapter struct {
 	reconnects atomic.Uint64
 	malformed  atomic.Uint64
 
+	stops []func()  // of the addresses it serves (requester.go)
+	reqs  *requests // the channel of its requests, once it sent one
+
 	recovery         eventsync.Recovery // SetRecovery (recovery.go)
 	queue            string             // with recovery: the replica's own queue
 	consumed         atomic.Bool        // the queue was consumed once: a later declare is a reconnect
@@ -600,8 +603,11 @@ func (a *Adapter) Close(ctx context.Context) error {
 		return nil
 	}
 	a.closed = true
-	super := a.super
+	super, stops := a.super, a.stops
 	a.mu.Unlock()
+	for _, stop := range stops { // the addresses it serves (requester.go)
+		stop()
+	}
 	// Registered before a.mu is taken again: a Subscribe or Publish that
 	// holds it waiting on a silent broker is broken off too.
 	stop := context.AfterFunc(ctx, a.breakSocket)
@@ -623,6 +629,10 @@ func (a *Adapter) Close(ctx context.Context) error {
 		if ch != nil && !ch.IsClosed() {
 			errs = append(errs, ch.Close())
 		}
+	}
+	if a.reqs != nil {
+		_ = a.reqs.ch.Close()
+		<-a.reqs.done
 	}
 	if a.consumer != nil {
 		select {
