@@ -1,0 +1,335 @@
+package remote_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/adapters/adaptertest"
+	_ "github.com/eventsync/eventsync/adapters/all"
+	"github.com/eventsync/eventsync/internal/brokertest"
+	"github.com/eventsync/eventsync/registry"
+	"github.com/eventsync/eventsync/remote"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type User struct {
+	ID   int    `json:"id"`
+	Name string `json:"name"`
+}
+
+// users is the service of the "users" app; slow makes Get and Create wait.
+type users struct {
+	mu      sync.Mutex
+	byID    map[int]User
+	created atomic.Int64
+	slow    atomic.Int64 // ms
+	seen    eventsync.Params
+	creates chan error // if set, gets every Create's outcome
+}
+
+func newUsers() *users { return &users{byID: map[int]User{1: {1, "ada"}}} }
+
+func (u *users) pause(ctx context.Context) {
+	if d := time.Duration(u.slow.Load()) * time.Millisecond; d > 0 {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+		}
+	}
+}
+
+func (u *users) Find(ctx context.Context, p eventsync.Params) ([]User, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.seen = p
+	out := []User{}
+	for i := 1; i <= 100; i++ {
+		if x, ok := u.byID[i]; ok {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+func (u *users) Get(ctx context.Context, id int, p eventsync.Params) (User, error) {
+	u.pause(ctx)
+	if err := ctx.Err(); err != nil {
+		return User{}, err
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if id == 401 {
+		return User{}, eventsync.NotAuthenticated("who are you?")
+	}
+	x, ok := u.byID[id]
+	if !ok {
+		return User{}, eventsync.NotFound(fmt.Sprintf("no user %d", id), map[string]int{"id": id})
+	}
+	return x, nil
+}
+
+func (u *users) Create(ctx context.Context, x User, p eventsync.Params) (User, error) {
+	u.pause(ctx)
+	err := ctx.Err()
+	if u.creates != nil {
+		u.creates <- err
+	}
+	if err != nil {
+		return User{}, err
+	}
+	u.created.Add(1)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	x.ID = len(u.byID) + 1
+	u.byID[x.ID] = x
+	return x, nil
+}
+
+// instance is one app instance: an App, its registry membership and its
+// Remote, on a mem bus.
+type instance struct {
+	app    *eventsync.App
+	reg    *registry.Registry
+	remote *remote.Remote
+	users  *users
+}
+
+func start(t *testing.T, bus, name string, withUsers bool, opts remote.Options) *instance {
+	t.Helper()
+	return startOn(t, "mem://"+bus, "apps", name, withUsers, opts)
+}
+
+// startOn starts an instance on the broker at uri, key.
+func startOn(t *testing.T, uri, key, name string, withUsers bool, opts remote.Options) *instance {
+	t.Helper()
+	in := &instance{app: eventsync.NewApp()}
+	if withUsers {
+		in.users = newUsers()
+		if _, err := eventsync.Use(in.app, "users", in.users); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var err error
+	in.reg, err = registry.Join(registry.Options{URI: uri, Key: key, App: name, From: in.app, Interval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Registry, opts.URI, opts.Key = in.reg, uri, key
+	if in.remote, err = remote.New(in.app, opts); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		in.remote.Close(context.Background())
+		in.reg.Close(context.Background())
+	})
+	return in
+}
+
+func waitServing(t *testing.T, in *instance, path string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(in.reg.Serving(path)) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d instances serve %s, want %d", len(in.reg.Serving(path)), path, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A typed proxy calls the remote service: results typed, errors of their
+// class, params by the allowlist, hooks of the proxy run.
+func TestTypedProxy(t *testing.T) {
+	bus := adaptertest.UniqueKey("remote")
+	usersApp := start(t, bus, "users", true, remote.Options{})
+	orders := start(t, bus, "orders", false, remote.Options{})
+	svc, err := remote.Use[User](orders.remote, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hooked atomic.Int64
+	svc.Hooks(eventsync.Hooks{Before: []eventsync.Hook{func(ctx context.Context, hc *eventsync.HookContext) error {
+		hooked.Add(1)
+		return nil
+	}}})
+	waitServing(t, orders, "users", 1)
+	ctx := context.Background()
+	got, err := svc.Get(ctx, 1, eventsync.Params{"provider": "rest", "user": "mallory"})
+	if u, _ := got.(User); err != nil || u.Name != "ada" {
+		t.Fatalf("get: %#v, %v", got, err)
+	}
+	created, err := svc.Create(ctx, User{Name: "grace"}, nil)
+	if u, _ := created.(User); err != nil || u.Name != "grace" || u.ID == 0 {
+		t.Fatalf("create: %#v, %v", created, err)
+	}
+	list, err := svc.Find(ctx, eventsync.Params{"query": map[string]any{"x": "y"}, "user": "mallory"})
+	if l, _ := list.([]User); err != nil || len(l) != 2 {
+		t.Fatalf("find: %#v, %v", list, err)
+	}
+	if p := usersApp.users.seen; p["user"] != nil || p["query"] == nil {
+		t.Fatalf("params that travelled: %v", p)
+	}
+	for id, class := range map[int]string{404: "NotFound", 401: "NotAuthenticated"} {
+		_, err := svc.Get(ctx, id, nil)
+		var e *eventsync.Error
+		if !errors.As(err, &e) || e.Name != class {
+			t.Fatalf("get %d: %v, want a %s", id, err, class)
+		}
+	}
+	if hooked.Load() != 5 {
+		t.Fatalf("the proxy's hooks ran %d times, want 5", hooked.Load())
+	}
+	if _, err := remote.Use[User](usersApp.remote, "users"); err == nil {
+		t.Fatal("a local path was proxied")
+	}
+}
+
+// With no live instance a proxy answers Unavailable at once; a gone
+// instance is passed over for a live one, through the broker's "no
+// responders".
+func TestFailover(t *testing.T) {
+	bus := adaptertest.UniqueKey("remote")
+	a := start(t, bus, "users", true, remote.Options{})
+	b := start(t, bus, "users", true, remote.Options{})
+	orders := start(t, bus, "orders", false, remote.Options{})
+	svc, err := remote.Use[User](orders.remote, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, orders, "users", 2)
+	ctx := context.Background()
+	a.remote.Close(ctx) // gone from the broker, still listed by the registry
+	for range 10 {
+		if _, err := svc.Get(ctx, 1, nil); err != nil {
+			t.Fatalf("get with one instance gone: %v", err)
+		}
+	}
+	if st := orders.remote.Stats(); st.NoResponders == 0 || st.Failures != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	b.remote.Close(ctx)
+	start := time.Now()
+	_, err = svc.Get(ctx, 1, nil)
+	var e *eventsync.Error
+	if !errors.As(err, &e) || e.Code != 503 || time.Since(start) > time.Second {
+		t.Fatalf("with no instance: %v after %v", err, time.Since(start))
+	}
+}
+
+// A read that times out is tried on another instance; a write that times
+// out is a Timeout saying it may have been applied, and it was applied once.
+func TestTimeouts(t *testing.T) {
+	bus := adaptertest.UniqueKey("remote")
+	slow := start(t, bus, "users", true, remote.Options{})
+	fast := start(t, bus, "users", true, remote.Options{})
+	orders := start(t, bus, "orders", false, remote.Options{Timeout: 100 * time.Millisecond})
+	svc, err := remote.Use[User](orders.remote, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, orders, "users", 2)
+	slow.users.slow.Store(1000)
+	ctx := context.Background()
+	for range 4 { // round robin: some attempts go to the slow one first
+		if _, err := svc.Get(ctx, 1, nil); err != nil {
+			t.Fatalf("get: %v", err)
+		}
+	}
+	if orders.remote.Stats().Retries == 0 {
+		t.Fatal("no read was retried")
+	}
+	fast.users.slow.Store(1000)
+	_, err = svc.Create(ctx, User{Name: "late"}, nil)
+	var e *eventsync.Error
+	if !errors.As(err, &e) || e.Name != "Timeout" {
+		t.Fatalf("a write that timed out: %v", err)
+	}
+	if n := slow.users.created.Load() + fast.users.created.Load(); n > 1 {
+		t.Fatalf("the write was applied %d times", n)
+	}
+}
+
+// The caller's deadline travels: the serving instance's call ends with it.
+func TestDeadlineTravels(t *testing.T) {
+	bus := adaptertest.UniqueKey("remote")
+	usersApp := start(t, bus, "users", true, remote.Options{})
+	orders := start(t, bus, "orders", false, remote.Options{})
+	svc, err := remote.Use[User](orders.remote, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, orders, "users", 1)
+	usersApp.users.slow.Store(2000)
+	usersApp.users.creates = make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = svc.Create(ctx, User{Name: "x"}, nil)
+	var e *eventsync.Error // the caller's deadline, or the server's Timeout answer at the same moment
+	if !(errors.Is(err, context.DeadlineExceeded) || errors.As(err, &e) && e.Name == "Timeout") || time.Since(start) > time.Second {
+		t.Fatalf("create past the caller's deadline: %v after %v", err, time.Since(start))
+	}
+	select {
+	case err := <-usersApp.users.creates:
+		if !errors.Is(err, context.DeadlineExceeded) || usersApp.users.created.Load() != 0 {
+			t.Fatalf("the serving instance's call ended with %v, created %d", err, usersApp.users.created.Load())
+		}
+	case <-time.After(time.Second): // well before its own 2 s pause
+		t.Fatal("the serving instance's call did not end with the caller's deadline")
+	}
+}
+
+// Calls, errors, failover and deadlines on every broker with request and
+// reply.
+func TestBrokers(t *testing.T) {
+	for _, b := range []struct{ name, env, def string }{
+		{"redis", "EVENTSYNC_REDIS_URL", "redis://127.0.0.1:6379"},
+		{"amqp", "EVENTSYNC_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"},
+		{"nats", "EVENTSYNC_NATS_URL", "nats://127.0.0.1:4222"},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			uri := brokertest.URL(b.env, b.def)
+			brokertest.Require(t, b.name, uri)
+			key := adaptertest.UniqueKey("remote")
+			a := startOn(t, uri, key, "users", true, remote.Options{})
+			bb := startOn(t, uri, key, "users", true, remote.Options{})
+			orders := startOn(t, uri, key, "orders", false, remote.Options{})
+			svc, err := remote.Use[User](orders.remote, "users")
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitServing(t, orders, "users", 2)
+			ctx := context.Background()
+			if got, err := svc.Get(ctx, 1, nil); err != nil || got.(User).Name != "ada" {
+				t.Fatalf("get: %v %v", got, err)
+			}
+			var e *eventsync.Error
+			if _, err := svc.Get(ctx, 404, nil); !errors.As(err, &e) || e.Name != "NotFound" {
+				t.Fatalf("get 404: %v", err)
+			}
+			a.remote.Close(ctx)
+			for range 6 {
+				if _, err := svc.Get(ctx, 1, nil); err != nil {
+					t.Fatalf("get with one instance gone: %v", err)
+				}
+			}
+			bb.users.slow.Store(2000)
+			dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			defer cancel()
+			if _, err := svc.Get(dctx, 1, nil); err == nil {
+				t.Fatal("a call past its deadline succeeded")
+			}
+			if st := orders.remote.Stats(); st.NoResponders == 0 {
+				t.Fatalf("stats %+v", st)
+			}
+		})
+	}
+}
