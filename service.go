@@ -34,6 +34,7 @@ type Service struct {
 	typed      map[string]typedMethod  // with RecordType: the methods called without reflection
 	eventTypes map[string]reflect.Type // standard and custom events and their data types
 	events     listeners
+	quiet      bool // NoMethodEvents: its calls emit nothing
 
 	mu    sync.RWMutex
 	hooks Hooks
@@ -46,7 +47,13 @@ type serviceConfig struct {
 	record reflect.Type
 	typed  func(svc any) map[string]typedMethod
 	custom map[string]reflect.Type
+	quiet  bool
 }
+
+// NoMethodEvents makes the service's calls emit no events: a proxy of a
+// service that runs elsewhere (package remote), whose events come from
+// where it runs. Its listeners still get the events dispatched to it.
+func NoMethodEvents() ServiceOption { return func(c *serviceConfig) { c.quiet = true } }
 
 // RecordType sets the service's record type explicitly instead of inferring it
 // from the methods' result types. Known when the program is compiled, it also
@@ -126,7 +133,7 @@ func Use(app *App, path string, svc any, opts ...ServiceOption) (*Service, error
 			}
 		}
 	}
-	s.recordType = cfg.record
+	s.recordType, s.quiet = cfg.record, cfg.quiet
 	if s.recordType == nil {
 		s.recordType = inferred
 	}
@@ -299,6 +306,14 @@ func (s *Service) Remove(ctx context.Context, id any, params Params) (any, error
 	return s.call(ctx, MethodRemove, id, nil, params)
 }
 
+// eventOf is the event a call of method emits: none for a quiet service.
+func (s *Service) eventOf(method string) string {
+	if s.quiet {
+		return ""
+	}
+	return eventOfMethod[method]
+}
+
 var eventOfMethod = map[string]string{
 	MethodCreate: EventCreated, MethodUpdate: EventUpdated,
 	MethodPatch: EventPatched, MethodRemove: EventRemoved,
@@ -316,7 +331,7 @@ func (s *Service) call(ctx context.Context, method string, id, data any, params 
 	}
 	call := &serviceCall{hc: HookContext{
 		App: s.app, Service: s, Path: s.path, Method: method, Type: HookBefore,
-		ID: id, Data: data, Params: params, Event: eventOfMethod[method], Sync: SyncEnabled(ctx),
+		ID: id, Data: data, Params: params, Event: s.eventOf(method), Sync: SyncEnabled(ctx),
 		HTTP: httpResponse(ctx),
 	}}
 	hc := &call.hc

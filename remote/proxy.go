@@ -13,12 +13,14 @@ import (
 // serve path, and results come back as T. A proxy is a Service like any
 // other: its hooks run (a gateway authenticates there) and its listeners
 // work; with no live instance it answers Unavailable. A path the App
-// already has is never proxied.
+// already has is never proxied. Its calls emit no events: the service's
+// events come from the app that runs it, through a Sync on the key that
+// app syncs on, and reach the proxy's listeners typed as T.
 func Use[T any](r *Remote, path string, opts ...eventsync.ServiceOption) (*eventsync.Service, error) {
 	if r.app.Service(path) != nil {
 		return nil, fmt.Errorf("remote: %q is a local service: it is never proxied", path)
 	}
-	return eventsync.Use(r.app, path, &proxy[T]{r: r, path: path}, opts...)
+	return eventsync.Use(r.app, path, &proxy[T]{r: r, path: path}, append([]eventsync.ServiceOption{eventsync.NoMethodEvents()}, opts...)...)
 }
 
 // proxy calls a remote service and decodes its results into T.

@@ -333,3 +333,59 @@ func TestBrokers(t *testing.T) {
 		})
 	}
 }
+
+// The service events of a remote service reach the proxy's listeners,
+// typed, once, through a Sync on the key the serving app syncs on; a call
+// through the proxy emits nothing of its own, and nothing is sent back.
+func TestEventsReachProxyListeners(t *testing.T) {
+	bus := adaptertest.UniqueKey("remote")
+	usersApp := start(t, bus, "users", true, remote.Options{})
+	orders := start(t, bus, "orders", false, remote.Options{})
+	svc, err := remote.Use[User](orders.remote, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, app := range []*eventsync.App{usersApp.app, orders.app} {
+		s, err := eventsync.Configure(app, eventsync.Options{URI: "mem://" + bus, Key: "events"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close(context.Background()) })
+		<-s.Ready()
+	}
+	atOrders, atUsers := make(chan eventsync.Event, 10), make(chan eventsync.Event, 10)
+	svc.On("created", func(ev eventsync.Event) { atOrders <- ev })
+	usersApp.app.Service("users").On("created", func(ev eventsync.Event) { atUsers <- ev })
+	waitServing(t, orders, "users", 1)
+	if _, err := svc.Create(context.Background(), User{Name: "linus"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		where string
+		ch    chan eventsync.Event
+	}{{"orders", atOrders}, {"users", atUsers}} {
+		select {
+		case ev := <-c.ch:
+			if u, ok := ev.Data.(User); !ok || u.Name != "linus" {
+				t.Fatalf("%s got %#v", c.where, ev.Data)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s got no created event", c.where)
+		}
+	}
+	// A second create: its event is the next one either side gets, so the
+	// first came once.
+	if _, err := svc.Create(context.Background(), User{Name: "ken"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []chan eventsync.Event{atOrders, atUsers} {
+		select {
+		case ev := <-ch:
+			if ev.Data.(User).Name != "ken" {
+				t.Fatalf("an event came twice: %#v", ev.Data)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the second event did not come")
+		}
+	}
+}
