@@ -72,6 +72,10 @@ func httpResponse(ctx context.Context) *HTTPResponse {
 	return r
 }
 
+// HTTPFrom returns the response a transport passed with WithHTTP, or nil
+// outside an HTTP request: a service sets headers through it.
+func HTTPFrom(ctx context.Context) *HTTPResponse { return httpResponse(ctx) }
+
 // Hook runs before, after or on error of a service call. Returning an error
 // aborts the call (before and after hooks) and runs the error hooks.
 type Hook func(ctx context.Context, hc *HookContext) error

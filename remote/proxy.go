@@ -3,9 +3,11 @@ package remote
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/registry"
 )
 
 // Use registers on the App a proxy service for path, whose record type T
@@ -40,26 +42,70 @@ func decode[V any](raw json.RawMessage, err error) (V, error) {
 	return v, nil
 }
 
+// call calls method remotely; over HTTP, an Unavailable answer tells the
+// client when to retry (the registry notices a new instance within a
+// heartbeat or so).
+func (p *proxy[T]) call(ctx context.Context, method string, id, data any, params eventsync.Params) (json.RawMessage, error) {
+	raw, err := p.r.Call(ctx, p.path, method, id, data, params)
+	var e *eventsync.Error
+	if errors.As(err, &e) && e.Code == 503 {
+		if h := eventsync.HTTPFrom(ctx); h != nil {
+			h.Header.Set("Retry-After", "1")
+		}
+	}
+	return raw, err
+}
+
 func (p *proxy[T]) Find(ctx context.Context, params eventsync.Params) ([]T, error) {
-	return decode[[]T](p.r.Call(ctx, p.path, eventsync.MethodFind, nil, nil, params))
+	return decode[[]T](p.call(ctx, eventsync.MethodFind, nil, nil, params))
 }
 
 func (p *proxy[T]) Get(ctx context.Context, id any, params eventsync.Params) (T, error) {
-	return decode[T](p.r.Call(ctx, p.path, eventsync.MethodGet, id, nil, params))
+	return decode[T](p.call(ctx, eventsync.MethodGet, id, nil, params))
 }
 
 func (p *proxy[T]) Create(ctx context.Context, data T, params eventsync.Params) (T, error) {
-	return decode[T](p.r.Call(ctx, p.path, eventsync.MethodCreate, nil, data, params))
+	return decode[T](p.call(ctx, eventsync.MethodCreate, nil, data, params))
 }
 
 func (p *proxy[T]) Update(ctx context.Context, id any, data T, params eventsync.Params) (T, error) {
-	return decode[T](p.r.Call(ctx, p.path, eventsync.MethodUpdate, id, data, params))
+	return decode[T](p.call(ctx, eventsync.MethodUpdate, id, data, params))
 }
 
 func (p *proxy[T]) Patch(ctx context.Context, id any, data map[string]any, params eventsync.Params) (T, error) {
-	return decode[T](p.r.Call(ctx, p.path, eventsync.MethodPatch, id, data, params))
+	return decode[T](p.call(ctx, eventsync.MethodPatch, id, data, params))
 }
 
 func (p *proxy[T]) Remove(ctx context.Context, id any, params eventsync.Params) (T, error) {
-	return decode[T](p.r.Call(ctx, p.path, eventsync.MethodRemove, id, nil, params))
+	return decode[T](p.call(ctx, eventsync.MethodRemove, id, nil, params))
+}
+
+// ProxyAll registers an untyped proxy (JSON values: map[string]any for an
+// object) for every path that live instances of other apps serve and this
+// App does not have, now and as instances join: what a gateway needs. It
+// returns a function that stops adding proxies.
+func (r *Remote) ProxyAll() (stop func()) {
+	add := func(m registry.Member) {
+		if m.Via != "" || m.Instance == r.opts.Registry.Instance() {
+			return
+		}
+		for _, s := range m.Services {
+			r.proxyMu.Lock()
+			if r.app.Service(s.Path) == nil {
+				if _, err := Use[any](r, s.Path); err != nil {
+					r.log.Warn("remote: no proxy", "path", s.Path, "err", err)
+				}
+			}
+			r.proxyMu.Unlock()
+		}
+	}
+	off := r.opts.Registry.Watch(func(c registry.Change) {
+		if c.Kind == registry.Online || c.Kind == registry.Changed {
+			add(c.Member)
+		}
+	})
+	for _, m := range r.opts.Registry.Members() {
+		add(m)
+	}
+	return off
 }

@@ -76,6 +76,8 @@ type Remote struct {
 	log   *slog.Logger
 	slots chan struct{} // Workers
 
+	proxyMu sync.Mutex // ProxyAll's check-then-register
+
 	mu        sync.Mutex
 	next      map[string]int       // round robin position by path
 	suspected map[string]time.Time // instance -> until when it is passed over

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +21,7 @@ import (
 	"github.com/eventsync/eventsync/internal/brokertest"
 	"github.com/eventsync/eventsync/registry"
 	"github.com/eventsync/eventsync/remote"
+	"github.com/eventsync/eventsync/rest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -387,5 +392,51 @@ func TestEventsReachProxyListeners(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("the second event did not come")
 		}
+	}
+}
+
+// A gateway: untyped proxies for every discovered service, served over
+// REST; a NotFound keeps its status, an unknown path is a 404, a known
+// service without a live instance a 503 with Retry-After.
+func TestGateway(t *testing.T) {
+	bus := adaptertest.UniqueKey("remote")
+	usersApp := start(t, bus, "users", true, remote.Options{})
+	gw := start(t, bus, "gateway", false, remote.Options{})
+	stop := gw.remote.ProxyAll()
+	defer stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for gw.app.Service("users") == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("no proxy for users")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	api, err := rest.New(gw.app, rest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	get := func(path string) (int, string, http.Header) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header
+	}
+	if code, body, _ := get("/users/1"); code != 200 || !strings.Contains(body, `"name":"ada"`) {
+		t.Fatalf("GET /users/1: %d %s", code, body)
+	}
+	if code, body, _ := get("/users/404"); code != 404 || !strings.Contains(body, `"className":"not-found"`) {
+		t.Fatalf("GET /users/404: %d %s", code, body)
+	}
+	if code, _, _ := get("/nothing/1"); code != 404 {
+		t.Fatalf("GET /nothing/1: %d", code)
+	}
+	usersApp.remote.Close(context.Background())
+	if code, body, h := get("/users/1"); code != 503 || h.Get("Retry-After") == "" {
+		t.Fatalf("GET /users/1 with no instance: %d %s %v", code, body, h)
 	}
 }
