@@ -26,12 +26,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/internal/signing"
 	"github.com/eventsync/eventsync/registry"
 )
 
@@ -61,9 +63,32 @@ type Options struct {
 	Params []string
 	// Workers bounds the requests this instance serves at once; default 64.
 	Workers int
+	// Balance picks among the live instances: RoundRobin (the default) or
+	// LeastInFlight (the one this caller has the fewest calls running on).
+	Balance Balance
+	// Versions, if set, restricts calls to instances whose app version it
+	// accepts: during a rolling deploy, func(v string) bool { return
+	// strings.HasPrefix(v, "2.") }.
+	Versions func(version string) bool
+	// Secret signs every request and reply with HMAC-SHA256, as
+	// eventsync.Options.Secret does messages: an instance drops (and counts)
+	// a request not signed with it, so nobody without it can call services
+	// through the broker. Every app on the key needs the same secret.
+	Secret []byte
 	// Logger receives what callers are not told; default slog.Default().
 	Logger *slog.Logger
 }
+
+// Balance is how a caller picks among live instances.
+type Balance int
+
+const (
+	// RoundRobin takes the instances in turn.
+	RoundRobin Balance = iota
+	// LeastInFlight takes the instance this caller has the fewest calls
+	// running on.
+	LeastInFlight
+)
 
 // Remote serves this app's exposed services to other apps and calls theirs.
 type Remote struct {
@@ -81,18 +106,29 @@ type Remote struct {
 	mu        sync.Mutex
 	next      map[string]int       // round robin position by path
 	suspected map[string]time.Time // instance -> until when it is passed over
+	running   map[string]int       // instance -> calls in flight to it (LeastInFlight)
 	done      *doneCache
+	latency   latencies
+	// lastOK and lastFailed count the outcomes of the calls since the last
+	// success (lastOK is 1 after one): what Health reports.
+	lastOK, lastFailed int
 
-	calls, failures, served, noResponders, retries atomic.Uint64
+	calls, failures, served, noResponders, retries, forged, malformed atomic.Uint64
+	inFlight                                                          atomic.Int64
 }
 
 // Stats are a Remote's counters.
 type Stats struct {
-	Calls        uint64 `json:"calls"`        // calls made through proxies
-	Failures     uint64 `json:"failures"`     // calls that returned an error
-	Retries      uint64 `json:"retries"`      // attempts made on another instance
-	NoResponders uint64 `json:"noResponders"` // attempts that reached nobody
-	Served       uint64 `json:"served"`       // requests this instance served
+	Calls        uint64        `json:"calls"`        // calls made through proxies
+	Failures     uint64        `json:"failures"`     // calls that returned an error
+	Retries      uint64        `json:"retries"`      // attempts made on another instance
+	NoResponders uint64        `json:"noResponders"` // attempts that reached nobody
+	InFlight     int64         `json:"inFlight"`     // calls running now
+	P50          time.Duration `json:"p50"`          // of the last 1,024 calls' durations
+	P99          time.Duration `json:"p99"`
+	Served       uint64        `json:"served"`    // requests this instance served
+	Forged       uint64        `json:"forged"`    // requests or replies without a valid signature, dropped (Secret)
+	Malformed    uint64        `json:"malformed"` // requests or replies that did not decode
 }
 
 // New serves app's exposed services at the registry's instance address and
@@ -117,7 +153,7 @@ func New(app *eventsync.App, opts Options) (*Remote, error) {
 		opts.Key = eventsync.DefaultKey
 	}
 	r := &Remote{app: app, opts: opts, log: opts.Logger, slots: make(chan struct{}, opts.Workers),
-		next: make(map[string]int), suspected: make(map[string]time.Time), done: newDoneCache(10_000)}
+		next: make(map[string]int), suspected: make(map[string]time.Time), running: make(map[string]int), done: newDoneCache(10_000)}
 	r.ad = opts.Adapter
 	if r.ad == nil {
 		ad, err := eventsync.Open(context.Background(), opts.URI, opts.Key)
@@ -160,8 +196,10 @@ func (r *Remote) Close(ctx context.Context) error {
 
 // Stats returns a snapshot of the counters.
 func (r *Remote) Stats() Stats {
+	p50, p99 := r.latency.percentiles()
 	return Stats{Calls: r.calls.Load(), Failures: r.failures.Load(), Retries: r.retries.Load(),
-		NoResponders: r.noResponders.Load(), Served: r.served.Load()}
+		NoResponders: r.noResponders.Load(), InFlight: r.inFlight.Load(), P50: p50, P99: p99,
+		Served: r.served.Load(), Forged: r.forged.Load(), Malformed: r.malformed.Load()}
 }
 
 // request is a call on the wire.
@@ -209,6 +247,9 @@ func (r *Remote) instances(path, method string) []registry.Member {
 		if m.Via != "" || m.Instance == self {
 			continue // registered over HTTP: not callable through the broker
 		}
+		if r.opts.Versions != nil && !r.opts.Versions(m.Version) {
+			continue
+		}
 		for _, s := range m.Services {
 			if s.Path == path && slices.Contains(s.Methods, method) {
 				ok = append(ok, m)
@@ -223,6 +264,9 @@ func (r *Remote) instances(path, method string) []registry.Member {
 		start := r.next[path] % len(ok)
 		r.next[path]++
 		ok = append(ok[start:], ok[:start]...)
+	}
+	if r.opts.Balance == LeastInFlight {
+		slices.SortStableFunc(ok, func(a, b registry.Member) int { return r.running[a.Instance] - r.running[b.Instance] })
 	}
 	now := time.Now()
 	slices.SortStableFunc(ok, func(a, b registry.Member) int {
@@ -260,11 +304,52 @@ func (r *Remote) suspect(instance string) {
 // result's JSON: what a proxy does. id and data are encoded as JSON.
 func (r *Remote) Call(ctx context.Context, path, method string, id, data any, params eventsync.Params) (json.RawMessage, error) {
 	r.calls.Add(1)
+	r.inFlight.Add(1)
+	start := time.Now()
 	res, err := r.call(ctx, path, method, id, data, params)
+	r.latency.add(time.Since(start))
+	r.inFlight.Add(-1)
+	r.mu.Lock()
+	if unreachable(err) {
+		r.lastFailed++
+		if r.lastFailed >= 16 {
+			r.lastOK = 0
+		}
+	} else {
+		r.lastOK, r.lastFailed = 1, 0
+	}
+	r.mu.Unlock()
 	if err != nil {
 		r.failures.Add(1)
 	}
 	return res, err
+}
+
+// attempt sends one request to instance, counting it in flight there.
+func (r *Remote) attempt(ctx context.Context, instance string, body []byte) ([]byte, error) {
+	r.mu.Lock()
+	r.running[instance]++
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		if r.running[instance]--; r.running[instance] <= 0 {
+			delete(r.running, instance)
+		}
+		r.mu.Unlock()
+	}()
+	if len(r.opts.Secret) > 0 {
+		body = signing.Sign(r.opts.Secret, body, time.Now().UnixMilli(), true)
+	}
+	raw, err := r.req.Request(ctx, instance, body)
+	if err != nil || len(r.opts.Secret) == 0 {
+		return raw, err
+	}
+	reply, _, ok := signing.Verify(r.opts.Secret, raw, true)
+	if !ok {
+		r.forged.Add(1)
+		return nil, eventsync.GeneralError("a reply without a valid signature from " + instance)
+	}
+	return reply, nil
 }
 
 func (r *Remote) call(ctx context.Context, path, method string, id, data any, params eventsync.Params) (json.RawMessage, error) {
@@ -300,11 +385,12 @@ func (r *Remote) call(ctx context.Context, path, method string, id, data any, pa
 			cancel()
 			return nil, fmt.Errorf("remote: encode the request: %w", err)
 		}
-		raw, err := r.req.Request(actx, m.Instance, body)
+		raw, err := r.attempt(actx, m.Instance, body)
 		cancel()
 		var rep reply
 		if err == nil {
 			if json.Unmarshal(raw, &rep) != nil {
+				r.malformed.Add(1)
 				return nil, eventsync.GeneralError("malformed reply from " + m.Instance)
 			}
 			if rep.Error != nil && rep.Error.Code == 408 && ctx.Err() == nil {
@@ -337,4 +423,58 @@ func (r *Remote) call(ctx context.Context, path, method string, id, data any, pa
 		r.log.Debug("remote: every instance failed", "path", path, "method", method, "err", last)
 	}
 	return nil, eventsync.Unavailable(msg)
+}
+
+// latencies keeps the durations of the last calls.
+type latencies struct {
+	mu   sync.Mutex
+	ring [1024]time.Duration
+	n    int
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.ring[l.n%len(l.ring)] = d
+	l.n++
+	l.mu.Unlock()
+}
+
+func (l *latencies) percentiles() (p50, p99 time.Duration) {
+	l.mu.Lock()
+	s := slices.Clone(l.ring[:min(l.n, len(l.ring))])
+	l.mu.Unlock()
+	if len(s) == 0 {
+		return 0, 0
+	}
+	slices.Sort(s)
+	return s[len(s)/2], s[min(len(s)-1, len(s)*99/100)]
+}
+
+// Health is an http.Handler for monitoring: the Stats as JSON, with 503
+// while the last calls went unanswered (no live instance, or none
+// answering in time).
+func (r *Remote) Health() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		st := r.Stats()
+		w.Header().Set("Content-Type", "application/json")
+		if r.failing() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(st)
+	})
+}
+
+// unreachable reports whether err says that no instance answered: an
+// Unavailable or a Timeout, not a service's own answer (a NotFound, say).
+func unreachable(err error) bool {
+	var e *eventsync.Error
+	return err != nil && (!errors.As(err, &e) || e.Code == http.StatusServiceUnavailable || e.Code == http.StatusRequestTimeout)
+}
+
+// failing reports whether the calls since the last one answered all went
+// unanswered (the first of them, or 16 after an answered one).
+func (r *Remote) failing() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lastOK == 0 && r.lastFailed > 0
 }

@@ -440,3 +440,96 @@ func TestGateway(t *testing.T) {
 		t.Fatalf("GET /users/1 with no instance: %d %s %v", code, body, h)
 	}
 }
+
+// Versions restricts calls to the instances it accepts; LeastInFlight
+// spreads concurrent calls; Secret keeps callers without it out; Stats
+// count calls and their latency.
+func TestOptions(t *testing.T) {
+	bus := adaptertest.UniqueKey("remote")
+	secret := []byte("s3cret")
+	v1 := startVersion(t, bus, "1.9", remote.Options{Secret: secret})
+	v2 := startVersion(t, bus, "2.0", remote.Options{Secret: secret})
+	orders := start(t, bus, "orders", false, remote.Options{Secret: secret, Balance: remote.LeastInFlight,
+		Versions: func(v string) bool { return strings.HasPrefix(v, "2.") }})
+	svc, err := remote.Use[User](orders.remote, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, orders, "users", 2)
+	ctx := context.Background()
+	for range 5 {
+		if _, err := svc.Get(ctx, 1, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v1.remote.Stats().Served != 0 || v2.remote.Stats().Served != 5 {
+		t.Fatalf("served by 1.9: %d, by 2.0: %d", v1.remote.Stats().Served, v2.remote.Stats().Served)
+	}
+	if st := orders.remote.Stats(); st.Calls != 5 || st.InFlight != 0 || st.P50 <= 0 || st.P99 < st.P50 {
+		t.Fatalf("stats %+v", st)
+	}
+
+	intruder := start(t, bus, "intruder", false, remote.Options{Secret: []byte("guess")})
+	isvc, err := remote.Use[User](intruder.remote, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, intruder, "users", 2)
+	if _, err := isvc.Get(ctx, 1, nil); err == nil {
+		t.Fatal("a caller without the secret was served")
+	}
+	if v1.remote.Stats().Forged+v2.remote.Stats().Forged == 0 {
+		t.Fatal("the forged request was not counted")
+	}
+}
+
+// startVersion starts a users instance of app version v.
+func startVersion(t *testing.T, bus, v string, opts remote.Options) *instance {
+	t.Helper()
+	in := &instance{app: eventsync.NewApp(), users: newUsers()}
+	if _, err := eventsync.Use(in.app, "users", in.users); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	in.reg, err = registry.Join(registry.Options{URI: "mem://" + bus, Key: "apps", App: "users", Version: v, From: in.app, Interval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Registry, opts.URI, opts.Key = in.reg, "mem://"+bus, "apps"
+	if in.remote, err = remote.New(in.app, opts); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		in.remote.Close(context.Background())
+		in.reg.Close(context.Background())
+	})
+	return in
+}
+
+// Health answers 200 while calls are answered (a NotFound is an answer),
+// 503 once they are not.
+func TestHealth(t *testing.T) {
+	bus := adaptertest.UniqueKey("remote")
+	usersApp := start(t, bus, "users", true, remote.Options{})
+	orders := start(t, bus, "orders", false, remote.Options{})
+	svc, err := remote.Use[User](orders.remote, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, orders, "users", 1)
+	status := func() int {
+		rec := httptest.NewRecorder()
+		orders.remote.Health().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		return rec.Code
+	}
+	ctx := context.Background()
+	svc.Get(ctx, 404, nil)
+	if code := status(); code != 200 {
+		t.Fatalf("after a NotFound: %d", code)
+	}
+	usersApp.remote.Close(ctx)
+	svc.Get(ctx, 1, nil)
+	if code := status(); code != 503 {
+		t.Fatalf("with no instance: %d", code)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/internal/callargs"
+	"github.com/eventsync/eventsync/internal/signing"
 )
 
 // serve answers one request: the exposed service's method, within the
@@ -21,14 +22,23 @@ func (r *Remote) serve(ctx context.Context, body []byte) []byte {
 	case <-ctx.Done():
 		return nil
 	}
+	if len(r.opts.Secret) > 0 {
+		b, ts, ok := signing.Verify(r.opts.Secret, body, true)
+		if age := time.Since(time.UnixMilli(ts)); !ok || age > maxAge || age < -maxAge {
+			r.forged.Add(1) // no answer: the caller is not one of ours, or replays
+			return nil
+		}
+		body = b
+	}
 	var q request
 	if err := json.Unmarshal(body, &q); err != nil {
-		return r.encodeReply(nil, eventsync.BadRequest("malformed request"))
+		r.malformed.Add(1)
+		return r.sign(r.encodeReply(nil, eventsync.BadRequest("malformed request")))
 	}
 	if q.Deadline > 0 {
 		deadline := time.UnixMilli(q.Deadline)
 		if time.Until(deadline) <= 0 {
-			return r.encodeReply(nil, eventsync.Timeout("the request expired before it was served"))
+			return r.sign(r.encodeReply(nil, eventsync.Timeout("the request expired before it was served")))
 		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline)
@@ -37,7 +47,7 @@ func (r *Remote) serve(ctx context.Context, body []byte) []byte {
 	write := q.Method != eventsync.MethodFind && q.Method != eventsync.MethodGet
 	if write {
 		if cached, ok := r.done.get(q.RID); ok {
-			return cached
+			return r.sign(cached)
 		}
 	}
 	r.served.Add(1)
@@ -45,7 +55,18 @@ func (r *Remote) serve(ctx context.Context, body []byte) []byte {
 	if write {
 		r.done.put(q.RID, out)
 	}
-	return out
+	return r.sign(out)
+}
+
+// maxAge is how old a signed request may be: older, it is a replay.
+const maxAge = 2 * time.Minute
+
+// sign signs a reply when the Remote has a secret.
+func (r *Remote) sign(reply []byte) []byte {
+	if len(r.opts.Secret) == 0 {
+		return reply
+	}
+	return signing.Sign(r.opts.Secret, reply, time.Now().UnixMilli(), true)
 }
 
 // run calls the service the request names.
