@@ -109,8 +109,8 @@ type Remote struct {
 	running   map[string]int       // instance -> calls in flight to it (LeastInFlight)
 	done      *doneCache
 	latency   latencies
-	// lastOK and lastFailed count the outcomes of the calls since the last
-	// success (lastOK is 1 after one): what Health reports.
+	// lastOK is 1 once a call was answered (until three in a row are not),
+	// lastFailed counts the unanswered calls since: what Health reports.
 	lastOK, lastFailed int
 
 	calls, failures, served, noResponders, retries, forged, malformed atomic.Uint64
@@ -312,7 +312,7 @@ func (r *Remote) Call(ctx context.Context, path, method string, id, data any, pa
 	r.mu.Lock()
 	if unreachable(err) {
 		r.lastFailed++
-		if r.lastFailed >= 16 {
+		if r.lastFailed >= 3 {
 			r.lastOK = 0
 		}
 	} else {
@@ -471,8 +471,8 @@ func unreachable(err error) bool {
 	return err != nil && (!errors.As(err, &e) || e.Code == http.StatusServiceUnavailable || e.Code == http.StatusRequestTimeout)
 }
 
-// failing reports whether the calls since the last one answered all went
-// unanswered (the first of them, or 16 after an answered one).
+// failing reports whether the calls since the last one answered went
+// unanswered: all of them before any was answered, three after one was.
 func (r *Remote) failing() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -529,6 +529,11 @@ func TestHealth(t *testing.T) {
 	}
 	usersApp.remote.Close(ctx)
 	svc.Get(ctx, 1, nil)
+	if code := status(); code != 200 {
+		t.Fatalf("after one unanswered call: %d", code)
+	}
+	svc.Get(ctx, 1, nil)
+	svc.Get(ctx, 1, nil)
 	if code := status(); code != 503 {
 		t.Fatalf("with no instance: %d", code)
 	}
