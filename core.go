@@ -224,7 +224,8 @@ func (s *Sync) published(events int) {
 // replica's own subscription is back (up to holdBackMax), then
 // holdBackGrace more: the adapters retry a lost subscription at least once
 // a second, so by then every replica of the fleet had its chance to
-// resubscribe since the broker came back. Without it an event published
+// resubscribe since the broker came back, with a second to spare for a
+// loaded machine. Without it an event published
 // the moment the broker came back, before they resubscribed, would reach
 // none of them on an at-most-once broker (Redis pub/sub, RabbitMQ without
 // Recovery).
@@ -253,7 +254,7 @@ func (s *Sync) holdBack() {
 // is the time it leaves the other replicas once it is back.
 const (
 	holdBackMax   = 2 * time.Second
-	holdBackGrace = time.Second
+	holdBackGrace = 2 * time.Second
 )
 
 // publishFailed counts and logs a failed publish of events that is retried.
