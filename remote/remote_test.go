@@ -124,8 +124,7 @@ func startOn(t *testing.T, uri, key, name string, withUsers bool, opts remote.Op
 		}
 	}
 	var err error
-	in.reg, err = registry.Join(registry.Options{URI: uri, Key: key, App: name, From: in.app, Interval: 100 * time.Millisecond})
-	if err != nil {
+	if in.reg, err = registryJoin(uri, key, name, in.app); err != nil {
 		t.Fatal(err)
 	}
 	opts.Registry, opts.URI, opts.Key = in.reg, uri, key
@@ -537,4 +536,9 @@ func TestHealth(t *testing.T) {
 	if code := status(); code != 503 {
 		t.Fatalf("with no instance: %d", code)
 	}
+}
+
+// registryJoin joins the registry with a short heartbeat, for tests.
+func registryJoin(uri, key, name string, app *eventsync.App) (*registry.Registry, error) {
+	return registry.Join(registry.Options{URI: uri, Key: key, App: name, From: app, Interval: 100 * time.Millisecond})
 }
