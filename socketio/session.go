@@ -419,14 +419,14 @@ func (ss *session) close(reason string) {
 	}
 	conn := ss.conn
 	ss.mu.Unlock()
-	ss.cancel()
+	s := ss.srv
+	s.mu.Lock() // first: once the client sees its socket closed, Stats no longer count it
+	delete(s.sessions, ss.id)
+	s.mu.Unlock()
 	if conn != nil {
 		conn.Close()
 	}
-	s := ss.srv
-	s.mu.Lock()
-	delete(s.sessions, ss.id)
-	s.mu.Unlock()
+	ss.cancel()
 	s.log.Debug("socketio: socket closed", "sid", ss.id, "reason", reason)
 }
 
