@@ -152,19 +152,12 @@ func waitServing(t *testing.T, in *instance, path string, n int) {
 // A typed proxy calls the remote service: results typed, errors of their
 // class, params by the allowlist, hooks of the proxy run.
 func TestTypedProxy(t *testing.T) {
-	bus := adaptertest.UniqueKey("remote")
-	usersApp := start(t, bus, "users", true, remote.Options{})
-	orders := start(t, bus, "orders", false, remote.Options{})
-	svc, err := remote.Use[User](orders.remote, "users")
-	if err != nil {
-		t.Fatal(err)
-	}
+	usersApp, _, svc := pair(t)
 	var hooked atomic.Int64
 	svc.Hooks(eventsync.Hooks{Before: []eventsync.Hook{func(ctx context.Context, hc *eventsync.HookContext) error {
 		hooked.Add(1)
 		return nil
 	}}})
-	waitServing(t, orders, "users", 1)
 	ctx := context.Background()
 	got, err := svc.Get(ctx, 1, eventsync.Params{"provider": "rest", "user": "mallory"})
 	if u, _ := got.(User); err != nil || u.Name != "ada" {
@@ -263,20 +256,13 @@ func TestTimeouts(t *testing.T) {
 
 // The caller's deadline travels: the serving instance's call ends with it.
 func TestDeadlineTravels(t *testing.T) {
-	bus := adaptertest.UniqueKey("remote")
-	usersApp := start(t, bus, "users", true, remote.Options{})
-	orders := start(t, bus, "orders", false, remote.Options{})
-	svc, err := remote.Use[User](orders.remote, "users")
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitServing(t, orders, "users", 1)
+	usersApp, _, svc := pair(t)
 	usersApp.users.slow.Store(2000)
 	usersApp.users.creates = make(chan error, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = svc.Create(ctx, User{Name: "x"}, nil)
+	_, err := svc.Create(ctx, User{Name: "x"}, nil)
 	var e *eventsync.Error // the caller's deadline, or the server's Timeout answer at the same moment
 	if !(errors.Is(err, context.DeadlineExceeded) || errors.As(err, &e) && e.Name == "Timeout") || time.Since(start) > time.Second {
 		t.Fatalf("create past the caller's deadline: %v after %v", err, time.Since(start))
@@ -342,15 +328,10 @@ func TestBrokers(t *testing.T) {
 // typed, once, through a Sync on the key the serving app syncs on; a call
 // through the proxy emits nothing of its own, and nothing is sent back.
 func TestEventsReachProxyListeners(t *testing.T) {
-	bus := adaptertest.UniqueKey("remote")
-	usersApp := start(t, bus, "users", true, remote.Options{})
-	orders := start(t, bus, "orders", false, remote.Options{})
-	svc, err := remote.Use[User](orders.remote, "users")
-	if err != nil {
-		t.Fatal(err)
-	}
+	usersApp, orders, svc := pair(t)
+	syncBus := "mem://" + adaptertest.UniqueKey("events")
 	for _, app := range []*eventsync.App{usersApp.app, orders.app} {
-		s, err := eventsync.Configure(app, eventsync.Options{URI: "mem://" + bus, Key: "events"})
+		s, err := eventsync.Configure(app, eventsync.Options{URI: syncBus, Key: "events"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -360,7 +341,6 @@ func TestEventsReachProxyListeners(t *testing.T) {
 	atOrders, atUsers := make(chan eventsync.Event, 10), make(chan eventsync.Event, 10)
 	svc.On("created", func(ev eventsync.Event) { atOrders <- ev })
 	usersApp.app.Service("users").On("created", func(ev eventsync.Event) { atUsers <- ev })
-	waitServing(t, orders, "users", 1)
 	if _, err := svc.Create(context.Background(), User{Name: "linus"}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -508,14 +488,7 @@ func startVersion(t *testing.T, bus, v string, opts remote.Options) *instance {
 // Health answers 200 while calls are answered (a NotFound is an answer),
 // 503 once they are not.
 func TestHealth(t *testing.T) {
-	bus := adaptertest.UniqueKey("remote")
-	usersApp := start(t, bus, "users", true, remote.Options{})
-	orders := start(t, bus, "orders", false, remote.Options{})
-	svc, err := remote.Use[User](orders.remote, "users")
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitServing(t, orders, "users", 1)
+	usersApp, orders, svc := pair(t)
 	status := func() int {
 		rec := httptest.NewRecorder()
 		orders.remote.Health().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
@@ -541,4 +514,19 @@ func TestHealth(t *testing.T) {
 // registryJoin joins the registry with a short heartbeat, for tests.
 func registryJoin(uri, key, name string, app *eventsync.App) (*registry.Registry, error) {
 	return registry.Join(registry.Options{URI: uri, Key: key, App: name, From: app, Interval: 100 * time.Millisecond})
+}
+
+// pair starts a users instance and an orders instance with a typed proxy
+// of users, and waits until the proxy has an instance to call.
+func pair(t *testing.T) (usersApp, orders *instance, svc *eventsync.Service) {
+	t.Helper()
+	bus := adaptertest.UniqueKey("remote")
+	usersApp = start(t, bus, "users", true, remote.Options{})
+	orders = start(t, bus, "orders", false, remote.Options{})
+	svc, err := remote.Use[User](orders.remote, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, orders, "users", 1)
+	return usersApp, orders, svc
 }
