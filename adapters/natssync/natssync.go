@@ -502,17 +502,27 @@ func (a *Adapter) publishDurable(ctx context.Context, js jetstream.JetStream, ms
 		}
 		futures = append(futures, f)
 	}
+	// An acknowledgement lost with a stream leader that died never comes:
+	// past pubAckWait the batch fails and the Sync publishes it again
+	// (receivers drop the repeats by sequence number).
+	timeout := time.NewTimer(pubAckWait)
+	defer timeout.Stop()
 	for _, f := range futures {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
 			return fmt.Errorf("natssync: publish to stream: %w", err)
+		case <-timeout.C:
+			return fmt.Errorf("natssync: publish to stream: no acknowledgement within %v", pubAckWait)
 		case <-ctx.Done():
 			return fmt.Errorf("natssync: publish to stream: %w", ctx.Err())
 		}
 	}
 	return nil
 }
+
+// pubAckWait bounds the wait for a durable batch's acknowledgements.
+const pubAckWait = 5 * time.Second
 
 // Close implements eventsync.Adapter. An owned connection is drained: the
 // subscription stops, pending publishes are flushed, then it closes. On a
