@@ -306,7 +306,10 @@ func (r *Remote) Call(ctx context.Context, path, method string, id, data any, pa
 	r.calls.Add(1)
 	r.inFlight.Add(1)
 	start := time.Now()
-	res, err := r.call(ctx, path, method, id, data, params)
+	res, served, err := r.call(ctx, path, method, id, data, params)
+	if h := eventsync.HTTPFrom(ctx); h != nil && served != "" {
+		h.Header.Set("Served-By", served) // which instance answered, for an HTTP client
+	}
 	r.latency.add(time.Since(start))
 	r.inFlight.Add(-1)
 	r.mu.Lock()
@@ -352,17 +355,18 @@ func (r *Remote) attempt(ctx context.Context, instance string, body []byte) ([]b
 	return reply, nil
 }
 
-func (r *Remote) call(ctx context.Context, path, method string, id, data any, params eventsync.Params) (json.RawMessage, error) {
+// call returns the result and the instance that answered.
+func (r *Remote) call(ctx context.Context, path, method string, id, data any, params eventsync.Params) (json.RawMessage, string, error) {
 	q := request{RID: newRID(), Path: path, Method: method, Params: eventsync.Params{}}
 	var err error
 	if id != nil {
 		if q.ID, err = json.Marshal(id); err != nil {
-			return nil, eventsync.BadRequest("the id does not encode as JSON: " + err.Error())
+			return nil, "", eventsync.BadRequest("the id does not encode as JSON: " + err.Error())
 		}
 	}
 	if data != nil {
 		if q.Data, err = json.Marshal(data); err != nil {
-			return nil, eventsync.BadRequest("the data does not encode as JSON: " + err.Error())
+			return nil, "", eventsync.BadRequest("the data does not encode as JSON: " + err.Error())
 		}
 	}
 	for _, k := range r.opts.Params {
@@ -383,7 +387,7 @@ func (r *Remote) call(ctx context.Context, path, method string, id, data any, pa
 		body, err := json.Marshal(q)
 		if err != nil {
 			cancel()
-			return nil, fmt.Errorf("remote: encode the request: %w", err)
+			return nil, "", fmt.Errorf("remote: encode the request: %w", err)
 		}
 		raw, err := r.attempt(actx, m.Instance, body)
 		cancel()
@@ -391,7 +395,7 @@ func (r *Remote) call(ctx context.Context, path, method string, id, data any, pa
 		if err == nil {
 			if json.Unmarshal(raw, &rep) != nil {
 				r.malformed.Add(1)
-				return nil, eventsync.GeneralError("malformed reply from " + m.Instance)
+				return nil, m.Instance, eventsync.GeneralError("malformed reply from " + m.Instance)
 			}
 			if rep.Error != nil && rep.Error.Code == 408 && ctx.Err() == nil {
 				// The server gave up at this attempt's deadline, which
@@ -401,17 +405,17 @@ func (r *Remote) call(ctx context.Context, path, method string, id, data any, pa
 		}
 		switch {
 		case err == nil && rep.Error != nil:
-			return nil, rep.Error.err()
+			return nil, m.Instance, rep.Error.err()
 		case err == nil:
-			return rep.Result, nil
+			return rep.Result, m.Instance, nil
 		case ctx.Err() != nil:
-			return nil, fmt.Errorf("remote: %s %s: %w", method, path, ctx.Err())
+			return nil, "", fmt.Errorf("remote: %s %s: %w", method, path, ctx.Err())
 		case errors.Is(err, eventsync.ErrNoResponders):
 			r.noResponders.Add(1)
 			r.suspect(m.Instance)
 			last = err
 		case errors.Is(err, context.DeadlineExceeded) && write:
-			return nil, eventsync.Timeout(fmt.Sprintf("%s on %s timed out after %v: it may have been applied", method, path, r.opts.Timeout),
+			return nil, m.Instance, eventsync.Timeout(fmt.Sprintf("%s on %s timed out after %v: it may have been applied", method, path, r.opts.Timeout),
 				map[string]string{"instance": m.Instance, "rid": q.RID})
 		default: // a read that timed out, or a transport failure: try another
 			r.suspect(m.Instance)
@@ -422,7 +426,7 @@ func (r *Remote) call(ctx context.Context, path, method string, id, data any, pa
 	if last != nil {
 		r.log.Debug("remote: every instance failed", "path", path, "method", method, "err", last)
 	}
-	return nil, eventsync.Unavailable(msg)
+	return nil, "", eventsync.Unavailable(msg)
 }
 
 // latencies keeps the durations of the last calls.

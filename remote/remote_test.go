@@ -405,8 +405,8 @@ func TestGateway(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b), resp.Header
 	}
-	if code, body, _ := get("/users/1"); code != 200 || !strings.Contains(body, `"name":"ada"`) {
-		t.Fatalf("GET /users/1: %d %s", code, body)
+	if code, body, h := get("/users/1"); code != 200 || !strings.Contains(body, `"name":"ada"`) || h.Get("Served-By") != usersApp.reg.Instance() {
+		t.Fatalf("GET /users/1: %d %s, served by %q", code, body, h.Get("Served-By"))
 	}
 	if code, body, _ := get("/users/404"); code != 404 || !strings.Contains(body, `"className":"not-found"`) {
 		t.Fatalf("GET /users/404: %d %s", code, body)
