@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -213,4 +214,44 @@ func TestProcessesFailover(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The gateway page in headless Chromium: a user created through the form
+// is listed, and a member that leaves disappears from the members table.
+func TestGatewayPageInBrowser(t *testing.T) {
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		brokertest.Missing(t, "chromium (apt-get install chromium)", err)
+	}
+	srv, err := embedded.Start(embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	log := slog.New(slog.DiscardHandler)
+	ctx := context.Background()
+	var nodes []*Node
+	for _, role := range []string{"users", "users", "gateway"} {
+		n, err := Start(ctx, role, srv.URL(), "browser", log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close(ctx)
+		nodes = append(nodes, n)
+	}
+	handler, stop := Gateway(nodes[2], "secret")
+	defer stop()
+	hs := httptest.NewServer(handler)
+	defer hs.Close()
+	waitFor(t, "the users proxy", func() bool { return nodes[2].App.Service("users") != nil })
+	page := brokertest.StartNode(t, "gateway.js", hs.URL+"/", "secret", "grace hopper")
+	_, line := page.Wait(t, "the user created through the page", func(l map[string]any) bool { return l["created"] == true })
+	t.Logf("page: %v", line["log"])
+	leaving := nodes[0].Reg.Instance()
+	nodes[0].Close(ctx)
+	page.Send(t, map[string]any{"cmd": "gone", "instance": leaving})
+	page.Wait(t, "the member gone from the page", func(l map[string]any) bool { return l["gone"] == true })
 }
