@@ -305,6 +305,28 @@ func TestBrokers(t *testing.T) {
 			if _, err := svc.Get(ctx, 404, nil); !errors.As(err, &e) || e.Name != "NotFound" {
 				t.Fatalf("get 404: %v", err)
 			}
+			// Events: the serving app's Sync publishes, the proxy's listener gets it once.
+			for _, app := range []*eventsync.App{a.app, bb.app, orders.app} {
+				s, err := eventsync.Configure(app, eventsync.Options{URI: uri, Key: key + ".events"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close(context.Background()) })
+				<-s.Ready()
+			}
+			created := make(chan eventsync.Event, 4)
+			svc.On("created", func(ev eventsync.Event) { created <- ev })
+			if _, err := svc.Create(ctx, User{Name: "event"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case ev := <-created:
+				if ev.Data.(User).Name != "event" || !ev.Remote {
+					t.Fatalf("created event %+v", ev)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no created event at the proxy")
+			}
 			a.remote.Close(ctx)
 			for range 6 {
 				if _, err := svc.Get(ctx, 1, nil); err != nil {

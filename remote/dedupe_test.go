@@ -1,0 +1,85 @@
+package remote_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/adapters/adaptertest"
+	"github.com/eventsync/eventsync/registry"
+	"github.com/eventsync/eventsync/remote"
+)
+
+// A write delivered twice with one request ID (a broker's redelivery, a
+// transport's retry) is applied once; both deliveries get its reply. A
+// member registered over HTTP is listed but never called.
+func TestRepeatedWriteAppliedOnce(t *testing.T) {
+	bus := adaptertest.UniqueKey("remote")
+	usersApp := start(t, bus, "users", true, remote.Options{})
+	caller, err := eventsync.Open(context.Background(), "mem://"+bus, "apps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer caller.Close(context.Background())
+	req, _ := json.Marshal(map[string]any{"rid": "r-1", "path": "users", "method": "create",
+		"data": map[string]any{"name": "twice"}, "deadline": time.Now().Add(time.Minute).UnixMilli()})
+	var replies []string
+	for range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		b, err := caller.(eventsync.Requester).Request(ctx, usersApp.reg.Instance(), req)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		replies = append(replies, string(b))
+	}
+	if usersApp.users.created.Load() != 1 || replies[0] != replies[1] {
+		t.Fatalf("applied %d times; replies %q", usersApp.users.created.Load(), replies)
+	}
+}
+
+// A member registered over HTTP (Via) serves nothing through the broker:
+// with only such a member, a proxy answers Unavailable.
+func TestHTTPRegisteredNotCalled(t *testing.T) {
+	bus := adaptertest.UniqueKey("remote")
+	orders := start(t, bus, "orders", false, remote.Options{})
+	svc, err := remote.Use[User](orders.remote, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := orders.reg
+	if err := postRegistration(t, reg, registry.Registration{App: "users", Instance: "http-users",
+		Services: []registry.ServiceInfo{{Path: "users", Methods: []string{"get"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, orders, "users", 1)
+	_, err = svc.Get(context.Background(), 1, nil)
+	var e *eventsync.Error
+	if !errors.As(err, &e) || e.Code != 503 {
+		t.Fatalf("a call with only an HTTP-registered member: %v", err)
+	}
+}
+
+// postRegistration registers a member over the registry's HTTP handler.
+func postRegistration(t *testing.T, reg *registry.Registry, r registry.Registration) error {
+	t.Helper()
+	srv := httptest.NewServer(reg.Handler(registry.HandlerOptions{}))
+	defer srv.Close()
+	b, _ := json.Marshal(r)
+	resp, err := http.Post(srv.URL, "application/json", bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("POST registration: %s", resp.Status)
+	}
+	return nil
+}
