@@ -38,7 +38,9 @@ type users struct {
 	created atomic.Int64
 	slow    atomic.Int64 // ms
 	seen    eventsync.Params
-	creates chan error // if set, gets every Create's outcome
+	creates chan error    // if set, gets every Create's outcome
+	hold    chan struct{} // if set, a Get of id 77 waits until it is closed
+	gets    atomic.Int64
 }
 
 func newUsers() *users { return &users{byID: map[int]User{1: {1, "ada"}}} }
@@ -66,6 +68,11 @@ func (u *users) Find(ctx context.Context, p eventsync.Params) ([]User, error) {
 }
 
 func (u *users) Get(ctx context.Context, id int, p eventsync.Params) (User, error) {
+	u.gets.Add(1)
+	if id == 77 && u.hold != nil {
+		<-u.hold
+		return User{ID: 77}, nil
+	}
 	u.pause(ctx)
 	if err := ctx.Err(); err != nil {
 		return User{}, err
@@ -551,4 +558,47 @@ func pair(t *testing.T) (usersApp, orders *instance, svc *eventsync.Service) {
 	}
 	waitServing(t, orders, "users", 1)
 	return usersApp, orders, svc
+}
+
+// LeastInFlight sends calls to the instance with the fewest calls of this
+// caller running: while one call holds an instance, the next ones all go
+// to the other (round robin would alternate).
+func TestLeastInFlight(t *testing.T) {
+	bus := adaptertest.UniqueKey("remote")
+	a := start(t, bus, "users", true, remote.Options{})
+	b := start(t, bus, "users", true, remote.Options{})
+	orders := start(t, bus, "orders", false, remote.Options{Balance: remote.LeastInFlight})
+	svc, err := remote.Use[User](orders.remote, "users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, orders, "users", 2)
+	hold := make(chan struct{})
+	a.users.hold, b.users.hold = hold, hold
+	ctx := context.Background()
+	held := make(chan error, 1)
+	go func() { _, err := svc.Get(ctx, 77, nil); held <- err }()
+	deadline := time.Now().Add(5 * time.Second)
+	for a.users.gets.Load()+b.users.gets.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the held call did not arrive")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	busy, idle := a, b
+	if b.users.gets.Load() == 1 {
+		busy, idle = b, a
+	}
+	for range 6 {
+		if _, err := svc.Get(ctx, 1, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(hold)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if busy.users.gets.Load() != 1 || idle.users.gets.Load() != 6 {
+		t.Fatalf("the busy instance got %d calls, the idle one %d", busy.users.gets.Load(), idle.users.gets.Load())
+	}
 }

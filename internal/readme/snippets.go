@@ -11,6 +11,7 @@ import (
 	"github.com/eventsync/eventsync"
 	"github.com/eventsync/eventsync/channels"
 	"github.com/eventsync/eventsync/registry"
+	"github.com/eventsync/eventsync/remote"
 	"github.com/eventsync/eventsync/rest"
 	"github.com/eventsync/eventsync/socketio"
 )
@@ -30,6 +31,22 @@ func restAndSocketIO(app *eventsync.App, userOf func(*http.Request) string, join
 	sockets, err := socketio.New(app, socketio.Options{Hub: api.Hub(), OnConnect: joinByToken})
 	mux.Handle("/socket.io/", sockets)
 	return err
+}
+
+// Account is the billing app's record.
+type Account struct {
+	ID    int    `json:"id"`
+	Owner string `json:"owner"`
+}
+
+func remoteShop(ctx context.Context, app *eventsync.App, uri string) (Account, error) {
+	// In the shop app; the billing app runs accounts and a Remote of its own.
+	reg, err := registry.Join(registry.Options{URI: uri, Key: "apps", App: "shop", From: app})
+	rem, err := remote.New(app, remote.Options{Registry: reg, URI: uri, Key: "apps"})
+	accounts, err := remote.Use[Account](rem, "accounts") // a typed proxy
+	acct, err := accounts.Get(ctx, 7, nil)                // served by a live billing instance
+	a, _ := acct.(Account)
+	return a, err
 }
 
 func registryJoin(ctx context.Context, app *eventsync.App, uri string) error {
