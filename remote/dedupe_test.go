@@ -83,3 +83,23 @@ func postRegistration(t *testing.T, reg *registry.Registry, r registry.Registrat
 	}
 	return nil
 }
+
+// A request whose caller's deadline passed before it was served is
+// answered Timeout and never reaches the service.
+func TestExpiredRequestNotServed(t *testing.T) {
+	bus := adaptertest.UniqueKey("remote")
+	usersApp := start(t, bus, "users", true, remote.Options{})
+	caller, err := eventsync.Open(context.Background(), "mem://"+bus, "apps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer caller.Close(context.Background())
+	req, _ := json.Marshal(map[string]any{"rid": "late", "path": "users", "method": "create",
+		"data": map[string]any{"name": "late"}, "deadline": time.Now().Add(-time.Second).UnixMilli()})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b, err := caller.(eventsync.Requester).Request(ctx, usersApp.reg.Instance(), req)
+	if err != nil || !bytes.Contains(b, []byte(`"name":"Timeout"`)) || usersApp.users.created.Load() != 0 {
+		t.Fatalf("an expired request: %s, %v; created %d", b, err, usersApp.users.created.Load())
+	}
+}

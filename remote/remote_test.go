@@ -382,6 +382,9 @@ func TestEventsReachProxyListeners(t *testing.T) {
 			if u, ok := ev.Data.(User); !ok || u.Name != "linus" {
 				t.Fatalf("%s got %#v", c.where, ev.Data)
 			}
+			if hc := ev.Context; hc == nil || hc.Method != eventsync.MethodCreate || hc.Path != "users" {
+				t.Fatalf("%s got the event without its hook context: %+v", c.where, hc)
+			}
 		case <-time.After(10 * time.Second):
 			t.Fatalf("%s got no created event", c.where)
 		}
