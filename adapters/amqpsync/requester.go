@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/eventsync/eventsync"
+	"github.com/eventsync/eventsync/internal/backoff"
 )
 
 var _ eventsync.Requester = (*Adapter)(nil)
@@ -18,33 +20,65 @@ var _ eventsync.Requester = (*Adapter)(nil)
 // "<key>.req.<addr>" on the default exchange; requests go to it with
 // mandatory set, so that RabbitMQ returns one that reaches no queue (the
 // broker's "no responders"), and replies come back through RabbitMQ's
-// direct reply-to, on the requesting channel. A served address does not
-// survive a reconnection of the adapter's connection: its callers then get
-// no responders, and serve again.
+// direct reply-to, on the requesting channel. A served address is served
+// again once a broken connection is back; meanwhile its callers get no
+// responders.
 
 // requestQueue is the queue of requests to addr.
 func (a *Adapter) requestQueue(addr string) string { return a.key + ".req." + addr }
 
-// Serve implements eventsync.Requester.
+// Serve implements eventsync.Requester. When the connection breaks, the
+// address is served again on the next connection (callers meanwhile get
+// no responders and go to other instances).
 func (a *Adapter) Serve(ctx context.Context, addr string, handle func(ctx context.Context, req []byte) []byte) (stop func(), err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
 		return nil, fmt.Errorf("amqpsync: serve: %w", eventsync.ErrClosed)
 	}
+	srv := &served{a: a, queue: a.requestQueue(addr), handle: handle, read: make(chan struct{})}
+	deliveries, err := srv.open(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("amqpsync: serve %q: %w", addr, err)
+	}
+	srv.ctx, srv.cancel = context.WithCancel(context.Background())
+	go srv.run(deliveries)
+	var once sync.Once
+	stop = func() { once.Do(srv.stop) }
+	a.stops = append(a.stops, stop)
+	return stop, nil
+}
+
+// served is one address served on the adapter's connection.
+type served struct {
+	a      *Adapter
+	queue  string
+	handle func(ctx context.Context, req []byte) []byte
+	ctx    context.Context // ends with stop
+	cancel context.CancelFunc
+	read   chan struct{} // closed when run returns
+	calls  sync.WaitGroup
+
+	mu sync.Mutex
+	ch *amqp.Channel // the current channel
+}
+
+// open declares the address's queue and consumes it, on a new channel of
+// the adapter's connection, dialing it again if it broke. The caller holds
+// a.mu.
+func (s *served) open(ctx context.Context) (<-chan amqp.Delivery, error) {
 	var ch *amqp.Channel
 	var deliveries <-chan amqp.Delivery
-	err = a.guard(ctx, func() error {
-		if err := a.connectUnguarded(ctx); err != nil {
+	err := s.a.guard(ctx, func() error {
+		if err := s.a.connectUnguarded(ctx); err != nil {
 			return err
 		}
 		var err error
-		if ch, err = a.conn.Channel(); err != nil {
+		if ch, err = s.a.conn.Channel(); err != nil {
 			return err
 		}
-		q := a.requestQueue(addr)
-		if _, err = ch.QueueDeclare(q, false, true, true, false, nil); err == nil {
-			deliveries, err = ch.Consume(q, "", true, true, false, false, nil)
+		if _, err = ch.QueueDeclare(s.queue, false, true, true, false, nil); err == nil {
+			deliveries, err = ch.Consume(s.queue, "", true, true, false, false, nil)
 		}
 		return err
 	})
@@ -52,37 +86,73 @@ func (a *Adapter) Serve(ctx context.Context, addr string, handle func(ctx contex
 		if ch != nil {
 			ch.Close()
 		}
-		return nil, fmt.Errorf("amqpsync: serve %q: %w", addr, err)
+		return nil, err
 	}
-	sctx, cancel := context.WithCancel(context.Background())
-	var calls sync.WaitGroup
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx != nil && s.ctx.Err() != nil { // stopped meanwhile: stop closed the previous channel
+		ch.Close()
+		return nil, s.ctx.Err()
+	}
+	s.ch = ch
+	return deliveries, nil
+}
+
+// run answers the deliveries and, when the channel closes under it (not by
+// stop), serves the address again on a new one.
+func (s *served) run(deliveries <-chan amqp.Delivery) {
+	defer close(s.read)
+	bo := backoff.Backoff{Max: time.Second}
+	for {
+		s.mu.Lock()
+		ch := s.ch
+		s.mu.Unlock()
 		for d := range deliveries {
 			if d.ReplyTo == "" {
-				a.malformed.Add(1)
+				s.a.malformed.Add(1)
 				continue
 			}
-			calls.Go(func() {
-				reply := handle(sctx, d.Body)
-				_ = ch.PublishWithContext(sctx, "", d.ReplyTo, false, false, amqp.Publishing{
+			s.calls.Go(func() {
+				reply := s.handle(s.ctx, d.Body)
+				_ = ch.PublishWithContext(s.ctx, "", d.ReplyTo, false, false, amqp.Publishing{
 					CorrelationId: d.CorrelationId, ContentType: "application/octet-stream", Body: reply,
 				})
 			})
 		}
-	}()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			_ = ch.Close() // deletes the exclusive queue and ends deliveries
-			<-read
-			cancel()
-			calls.Wait()
-		})
+		for {
+			if backoff.Sleep(s.ctx, bo.Next()) != nil {
+				return // stopped
+			}
+			s.a.mu.Lock()
+			var err error
+			if s.a.closed {
+				err = eventsync.ErrClosed
+			} else {
+				ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+				deliveries, err = s.open(ctx)
+				cancel()
+			}
+			s.a.mu.Unlock()
+			if errors.Is(err, eventsync.ErrClosed) || s.ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				bo.Reset()
+				break
+			}
+		}
 	}
-	a.stops = append(a.stops, stop)
-	return stop, nil
+}
+
+// stop ends serving: no reopening, the channel closed (which deletes the
+// exclusive queue), the calls running finished.
+func (s *served) stop() {
+	s.cancel()
+	s.mu.Lock()
+	_ = s.ch.Close()
+	s.mu.Unlock()
+	<-s.read
+	s.calls.Wait()
 }
 
 // requests is an adapter's channel for requests, consuming its direct
