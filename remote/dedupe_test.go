@@ -21,20 +21,11 @@ import (
 // transport's retry) is applied once; both deliveries get its reply. A
 // member registered over HTTP is listed but never called.
 func TestRepeatedWriteAppliedOnce(t *testing.T) {
-	bus := adaptertest.UniqueKey("remote")
-	usersApp := start(t, bus, "users", true, remote.Options{})
-	caller, err := eventsync.Open(context.Background(), "mem://"+bus, "apps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer caller.Close(context.Background())
-	req, _ := json.Marshal(map[string]any{"rid": "r-1", "path": "users", "method": "create",
-		"data": map[string]any{"name": "twice"}, "deadline": time.Now().Add(time.Minute).UnixMilli()})
+	usersApp, send := rawCaller(t)
+	req := createRequest("r-1", "twice", time.Now().Add(time.Minute))
 	var replies []string
 	for range 2 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		b, err := caller.(eventsync.Requester).Request(ctx, usersApp.reg.Instance(), req)
-		cancel()
+		b, err := send(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,19 +78,34 @@ func postRegistration(t *testing.T, reg *registry.Registry, r registry.Registrat
 // A request whose caller's deadline passed before it was served is
 // answered Timeout and never reaches the service.
 func TestExpiredRequestNotServed(t *testing.T) {
+	usersApp, send := rawCaller(t)
+	b, err := send(createRequest("late", "late", time.Now().Add(-time.Second)))
+	if err != nil || !bytes.Contains(b, []byte(`"name":"Timeout"`)) || usersApp.users.created.Load() != 0 {
+		t.Fatalf("an expired request: %s, %v; created %d", b, err, usersApp.users.created.Load())
+	}
+}
+
+// rawCaller starts a users instance and returns it with a function that
+// sends it request bodies as they are, as a broker could deliver them.
+func rawCaller(t *testing.T) (*instance, func(req []byte) ([]byte, error)) {
+	t.Helper()
 	bus := adaptertest.UniqueKey("remote")
 	usersApp := start(t, bus, "users", true, remote.Options{})
 	caller, err := eventsync.Open(context.Background(), "mem://"+bus, "apps")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer caller.Close(context.Background())
-	req, _ := json.Marshal(map[string]any{"rid": "late", "path": "users", "method": "create",
-		"data": map[string]any{"name": "late"}, "deadline": time.Now().Add(-time.Second).UnixMilli()})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	b, err := caller.(eventsync.Requester).Request(ctx, usersApp.reg.Instance(), req)
-	if err != nil || !bytes.Contains(b, []byte(`"name":"Timeout"`)) || usersApp.users.created.Load() != 0 {
-		t.Fatalf("an expired request: %s, %v; created %d", b, err, usersApp.users.created.Load())
+	t.Cleanup(func() { caller.Close(context.Background()) })
+	return usersApp, func(req []byte) ([]byte, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return caller.(eventsync.Requester).Request(ctx, usersApp.reg.Instance(), req)
 	}
+}
+
+// createRequest is the wire body of a create of a user named name.
+func createRequest(rid, name string, deadline time.Time) []byte {
+	b, _ := json.Marshal(map[string]any{"rid": rid, "path": "users", "method": "create",
+		"data": map[string]any{"name": name}, "deadline": deadline.UnixMilli()})
+	return b
 }

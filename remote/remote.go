@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -257,7 +258,7 @@ func (r *Remote) instances(path, method string) []registry.Member {
 			}
 		}
 	}
-	slices.SortFunc(ok, func(a, b registry.Member) int { return compare(a.Instance, b.Instance) })
+	slices.SortFunc(ok, func(a, b registry.Member) int { return strings.Compare(a.Instance, b.Instance) })
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(ok) > 0 {
@@ -273,16 +274,6 @@ func (r *Remote) instances(path, method string) []registry.Member {
 		return boolInt(r.suspected[a.Instance].After(now)) - boolInt(r.suspected[b.Instance].After(now))
 	})
 	return ok
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func boolInt(b bool) int {
