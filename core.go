@@ -79,22 +79,26 @@ func (s *Sync) syncOut(ev *Event) (deferred bool) {
 
 // encode encodes m and gives it the next sequence number, but only once it
 // has encoded and fits MaxMessageBytes: a number used up by a message that
-// is never sent would count as missed on every receiver. A panicking
-// serializer fails the publish, not the service call.
-func (s *Sync) encode(m *serializer.Message) (msg []byte, err error) {
+// is never sent would count as missed on every receiver.
+func (s *Sync) encode(m *serializer.Message) ([]byte, error) { return s.encodeWith(m, s.numberFn) }
+
+// encodeWith encodes m with the sequence number that number gives for its
+// encoded size. A panicking serializer fails the publish, not the service
+// call.
+func (s *Sync) encodeWith(m *serializer.Message, number func(size int) (uint64, error)) (msg []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			msg, err = nil, fmt.Errorf("eventsync: %s serializer panicked: %v", s.opts.Serializer.Name(), r)
 		}
 	}()
 	if n, ok := s.opts.Serializer.(serializer.Numberer); ok {
-		return n.EncodeNumbered(m, s.numberFn)
+		return n.EncodeNumbered(m, number)
 	}
 	// Encoded once to learn that it can be, then again with its number.
 	if msg, err = s.opts.Serializer.Encode(m); err != nil {
 		return nil, err
 	}
-	if m.Seq, err = s.number(len(msg)); err != nil {
+	if m.Seq, err = number(len(msg)); err != nil {
 		return nil, err
 	}
 	return s.opts.Serializer.Encode(m)

@@ -51,14 +51,7 @@ func (s *Sync) announce(seq uint64) bool {
 		return false
 	}
 	m := serializer.Message{Event: TailEvent, Path: path, Origin: s.opts.ReplicaID, Epoch: s.epoch}
-	var msg []byte
-	var err error
-	if n, ok := s.opts.Serializer.(serializer.Numberer); ok {
-		msg, err = n.EncodeNumbered(&m, func(int) (uint64, error) { return seq, nil })
-	} else {
-		m.Seq = seq
-		msg, err = s.opts.Serializer.Encode(&m)
-	}
+	msg, err := s.encodeWith(&m, func(int) (uint64, error) { return seq, nil }) // reuses the last number
 	if err != nil {
 		return false
 	}
