@@ -233,9 +233,18 @@ func (s *Sync) published(events int) {
 // the moment the broker came back, before they resubscribed, would reach
 // none of them on an at-most-once broker (Redis pub/sub, RabbitMQ without
 // Recovery).
+//
+// The subscription may be back already when the failure shows (it came back
+// first): a reconnect since the last hold counts as a loss too.
 func (s *Sync) holdBack() {
 	r, ok := s.adapter.(StateReporter)
-	if !ok || r.State().Connected {
+	if !ok {
+		return
+	}
+	st := r.State()
+	lost := !st.Connected || st.Reconnects != s.heldReconnects
+	s.heldReconnects = st.Reconnects
+	if !lost {
 		return
 	}
 	deadline := time.NewTimer(holdBackMax)
@@ -251,6 +260,7 @@ func (s *Sync) holdBack() {
 			return
 		}
 	}
+	s.heldReconnects = r.State().Reconnects
 	_ = backoff.Sleep(s.pubCtx, holdBackGrace)
 }
 

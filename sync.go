@@ -213,6 +213,9 @@ type Sync struct {
 	epoch        uint64        // this run of the replica, sent with every message
 	seq          atomic.Uint64 // numbers published messages
 	lastPath     atomic.Value  // string: the path of the last event encoded, for tail announcements
+	// heldReconnects is the adapter's reconnect count at the last holdBack
+	// (the publisher goroutine's own).
+	heldReconnects uint64
 	// numberFn is s.number, bound once (see serializer.Numberer).
 	numberFn func(size int) (uint64, error)
 	// now reads the clock for signing and for MaxAge; a test may stop it.
