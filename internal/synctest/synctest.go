@@ -60,9 +60,14 @@ func NewReplica(t testing.TB, opts eventsync.Options) *Replica {
 }
 
 // Configure configures a replica without waiting for it to be Ready, and
-// closes it at the end of the test.
+// closes it at the end of the test. Unless opts says otherwise it sends no
+// tail announcements (TailEvent), which count as messages: the tests that
+// count messages exactly may wait longer than TailInterval.
 func Configure(t testing.TB, opts eventsync.Options) *Replica {
 	t.Helper()
+	if opts.TailInterval == 0 {
+		opts.TailInterval = -1
+	}
 	app := eventsync.NewApp()
 	svc, err := eventsync.Use(app, "todos", Todos{}, eventsync.CustomEvent[Seq]("seq"))
 	if err != nil {
